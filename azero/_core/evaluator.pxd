@@ -1,0 +1,42 @@
+# Evaluator (SPEC 4): fitness of a program over a list of tasks, with optional FEC and train budget.
+from libc.stdint cimport int64_t
+from azero._core.types cimport Program, TaskData, Memory, ErrorRecord, NUM_OPS
+from azero._core.rng cimport MT19937
+from azero._core.fec cimport FECache
+
+# Fitness combination modes, with the reference's enum values.
+cdef enum:
+    COMBINE_MEAN = 1
+    COMBINE_MEDIAN = 3
+
+cdef class Evaluator:
+    cdef public int64_t num_train_steps     # all executed train steps so far, FEC pre-runs included
+    cdef readonly int num_tasks
+    cdef readonly int features_size
+    cdef readonly FECache fec               # None without FEC
+    cdef int combine
+    cdef double max_abs_error
+    cdef object task_arrays                 # keeps the arrays that `tasks` points into alive
+    cdef TaskData* tasks                    # num_tasks entries, in task-index order
+    cdef double* task_fitness               # per-task fitness of the last evaluation
+    cdef double* scratch                    # work array for the median
+    cdef Memory mem                         # one memory, wiped by every execution
+    cdef bint mem_ready
+    # FEC: pre-run sizes, the generator right after seeding with 235732282 (copied before every pre-run instead
+    # of re-seeding), the pre-run's generator and its recorded errors.
+    cdef bint use_fec
+    cdef int64_t fec_num_train
+    cdef int64_t fec_num_valid
+    cdef MT19937 fec_seeded
+    cdef MT19937 fec_gen
+    cdef ErrorRecord record
+    # Train budget (SPEC 4.3).
+    cdef bint use_budget
+    cdef double baseline_setup_cost
+    cdef double baseline_train_cost         # per train step: cost(predict) + cost(learn)
+    cdef double threshold_factor
+    cdef double op_costs[NUM_OPS]
+    # Combined fitness over all tasks; random ops of main (non-FEC) executions draw from `rng`.
+    cdef double evaluate_program(self, const Program* program, MT19937* rng) noexcept nogil
+    # Fills task_fitness[0 .. num_tasks - 1].
+    cdef void evaluate_tasks(self, const Program* program, MT19937* rng) noexcept nogil
