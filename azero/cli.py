@@ -1,0 +1,141 @@
+"""`azero …` commands: parse arguments, call the library, print. Errors are one line on stderr, exit 2."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from azero import presets
+from azero.config import ConfigError, SearchConfig
+
+
+def load_config(name_or_path: str, dataset_dir: str | None = None) -> SearchConfig:
+    """A preset name or a TOML file; `dataset_dir` fills the path of projected-binary tasks."""
+    path = Path(name_or_path)
+    cfg = SearchConfig.from_toml(path) if path.suffix == ".toml" or path.exists() else presets.load(name_or_path)
+    if dataset_dir is not None:
+        cfg = cfg.replace(dataset_dir=dataset_dir)
+    return cfg
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from azero.search import search
+
+    cfg = load_config(args.config, args.dataset_dir)
+    if args.max_seconds is not None:
+        cfg = cfg.replace(max_seconds=args.max_seconds)
+    search(cfg, seed=args.seed)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    args.config = "demo"
+    args.dataset_dir = None
+    return cmd_search(args)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from azero import algorithms
+    from azero.algorithm import Algorithm
+    from azero.evaluation import evaluate
+    from azero.tasks import make_tasks
+
+    cfg = load_config(args.tasks, args.dataset_dir)
+    try:
+        text = Path(args.program).read_text(encoding="utf-8")
+    except OSError as error:
+        raise SystemExit(f"azero eval: cannot read {args.program}: {error.strerror}")
+    alg = Algorithm.from_text(text, num_scalars=cfg.num_scalars, num_vectors=cfg.num_vectors,
+                              num_matrices=cfg.num_matrices)
+    specs = {"search": cfg.search_tasks, "select": cfg.select_tasks, "final": cfg.final_tasks}[args.on]
+    tasks = make_tasks(list(specs))
+    rows = [(Path(args.program).name, alg)]
+    if args.compare:
+        rows += [("linear (hand-designed)", algorithms.linear()), ("neural net (hand-designed)", algorithms.neural_net())]
+    memory = dict(num_scalars=cfg.num_scalars, num_vectors=cfg.num_vectors, num_matrices=cfg.num_matrices)
+    print(f"{'program':<32} fitness on T_{args.on} ({len(tasks)} tasks, seed {args.seed})")
+    for name, program in rows:
+        fitness = evaluate(program, tasks, seed=args.seed, max_abs_error=cfg.max_abs_error, **memory)
+        print(f"{name:<32} {fitness:.6f}")
+    return 0
+
+
+def cmd_datasets_build(args: argparse.Namespace) -> int:
+    from azero.datasets import build_datasets
+
+    pairs = None
+    if args.pairs:
+        pairs = [tuple(int(c) for c in pair.split(",")) for pair in args.pairs.split(";")]
+    lo, _, hi = args.seeds.partition(":")
+    paths = build_datasets(args.source, args.out, source_dir=args.source_dir, pairs=pairs,
+                           seeds=range(int(lo), int(hi)), dim=args.dim, num_train=args.train,
+                           num_valid=args.valid, num_test=args.test, overwrite=args.overwrite)
+    print(f"{len(paths)} task files in {args.out}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    for name in presets.names():
+        print(name)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="azero", description="Evolve machine-learning algorithms from scratch.")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="the linear-regression demo (reference run_demo.sh)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: from the clock)")
+    p.add_argument("--max-seconds", type=float, default=None, help="wall-time limit of each experiment's search")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("search", help="run a search from a TOML config or a preset name")
+    p.add_argument("config", help="CONFIG.toml or a preset name (see `azero presets`)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (overrides the config's random_seed)")
+    p.add_argument("--dataset-dir", default=None, help="folder of projected-binary task files")
+    p.add_argument("--max-seconds", type=float, default=None, help="wall-time limit of each experiment's search")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("eval", help="evaluate a program (readable text form) on a config's tasks")
+    p.add_argument("program", help="PROGRAM.txt in the readable form (def Setup(): ...)")
+    p.add_argument("--tasks", required=True, help="CONFIG.toml or preset whose tasks to use")
+    p.add_argument("--on", choices=("final", "select", "search"), default="final", help="which task set")
+    p.add_argument("--seed", type=int, default=10000, help="seed of the random ops' stream")
+    p.add_argument("--dataset-dir", default=None, help="folder of projected-binary task files")
+    p.add_argument("--compare", action="store_true", help="also score the hand-designed linear and neural-net models")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("presets", help="list the shipped presets")
+    p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser("datasets", help="projected binary classification datasets")
+    dsub = p.add_subparsers(dest="datasets_command", required=True)
+    b = dsub.add_parser("build", help="build projected binary task files (SPEC 6.4)")
+    b.add_argument("--source", required=True, choices=("digits", "cifar10", "mnist", "fashion_mnist"))
+    b.add_argument("--source-dir", default=None, help="folder with the source's files (not needed for digits)")
+    b.add_argument("--out", required=True, help="output folder")
+    b.add_argument("--pairs", default=None, help="class pairs, e.g. '0,1;3,5' (default: all)")
+    b.add_argument("--seeds", default="0:10", help="seed range A:B (default 0:10)")
+    b.add_argument("--dim", type=int, default=16, help="projected dimension (default 16)")
+    b.add_argument("--train", type=int, default=None, help="train examples per task")
+    b.add_argument("--valid", type=int, default=None, help="validation examples per task")
+    b.add_argument("--test", type=int, default=None, help="test examples per task")
+    b.add_argument("--overwrite", action="store_true", help="rebuild existing files")
+    b.set_defaults(func=cmd_datasets_build)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, ValueError, OSError) as error:
+        print(f"azero {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"azero {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

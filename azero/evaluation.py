@@ -1,0 +1,20 @@
+"""`evaluate`: the fitness of one algorithm on a list of tasks, as the reference's Evaluator computes it."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from azero._core.evaluator import Evaluator
+from azero._core.rng import RandomGenerator
+from azero.algorithm import Algorithm
+from azero.tasks import Task
+
+
+def evaluate(alg: Algorithm, tasks: Sequence[Task], seed: int = 10000, max_abs_error: float = 100.0,
+             combine: str = "mean", num_scalars: int = 20, num_vectors: int = 20, num_matrices: int = 20) -> float:
+    """Combined fitness of `alg` over `tasks` (SPEC 4.1), without FEC or train budget.
+
+    One MT19937(seed) stream serves the random ops of all tasks in order, like the reference evaluator.
+    """
+    evaluator = Evaluator(list(tasks), num_scalars=num_scalars, num_vectors=num_vectors, num_matrices=num_matrices,
+                          max_abs_error=max_abs_error, combine=combine)
+    return evaluator.evaluate(alg.setup, alg.predict, alg.learn, RandomGenerator(seed))
