@@ -1,2 +1,18 @@
-"""azero: AutoML-Zero as a library — exact, fast, MPI islands, HDF5 runs."""
+"""azero: AutoML-Zero as a library — exact, fast, MPI islands, HDF5 runs.
+
+The public names of DESIGN.md: programs (`Algorithm`, `algorithms`), tasks (`TaskSpec`, `Task`, `make_tasks`),
+fitness (`evaluate`), configuration (`SearchConfig`, `presets`) and search (`search`).
+"""
 __version__ = "0.1.0"
+
+from azero import algorithms, ops, presets
+from azero.algorithm import INSTRUCTION_DTYPE, Algorithm, ProgramError
+from azero.config import ConfigError, SearchConfig
+from azero.evaluation import evaluate
+from azero.search import Search, SearchResult, search
+from azero.tasks import Task, TaskSpec, make_tasks, randomize_task_seeds
+
+__all__ = [
+    "Algorithm", "ConfigError", "INSTRUCTION_DTYPE", "ProgramError", "Search", "SearchConfig", "SearchResult",
+    "Task", "TaskSpec", "algorithms", "evaluate", "make_tasks", "ops", "presets", "randomize_task_seeds", "search",
+]
