@@ -1,0 +1,32 @@
+# Executor: Setup, then Predict-before-Learn training and validation of one program on one task (SPEC 3).
+from libc.stdint cimport int32_t, int64_t
+from azero._core.types cimport Instruction, Program, TaskData, Memory, ErrorRecord
+from azero._core.rng cimport MT19937
+
+# Allocate/free a memory of the given sizes (scalars, vectors, matrices of F entries).
+cdef int memory_init(Memory* mem, int features_size, int num_scalars, int num_vectors, int num_matrices) noexcept nogil
+cdef void memory_free(Memory* mem) noexcept nogil
+
+# Fitness of one program on one task. Wipes `mem`, runs Setup with `rng`, trains on
+# min(num_all_train_examples, n_train * num_epochs) examples and validates on min(num_valid_examples, n_valid).
+# Adds every train step (including the one that stops early) to train_steps[0] (train_steps may be NULL). If
+# `record` is not NULL the first epoch's train errors and the validation errors are recorded (both counts must
+# be <= 100; further errors are dropped). No checks: task.features_size must be one of 2, 4, 8, 16, 32 and equal
+# mem.features_size, every address must fit `mem` (see program_check), and epoch 0 is taken to be the identity
+# order (epoch_orders is read only for epochs >= 1).
+cdef double execute(const Program* program, const TaskData* task, Memory* mem,
+                    int64_t num_all_train_examples, int64_t num_valid_examples,
+                    MT19937* rng, double max_abs_error,
+                    int64_t* train_steps, ErrorRecord* record) noexcept nogil
+
+# Run n instructions on `mem` (the instruction loop of execute(), without wipe or training).
+cdef void run_instructions(const Instruction* code, int32_t n, Memory* mem, MT19937* rng) noexcept nogil
+
+# Index of the first instruction whose op is unknown or whose addresses fall outside the given bank sizes
+# (SPEC 2.1 banks), or -1 if all are valid. execute() itself does not check.
+cdef int program_check(const Instruction* code, int32_t n, int num_scalars, int num_vectors,
+                       int num_matrices) noexcept nogil
+
+# Fill `out` from a Python task object (duck-typed Task attributes, validated); returns the arrays that back
+# the pointers, which the caller must keep alive while `out` is used.
+cdef object task_data_from(object task, TaskData* out)
