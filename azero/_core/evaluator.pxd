@@ -37,6 +37,13 @@ cdef class Evaluator:
     cdef double threshold_factor
     cdef double op_costs[NUM_OPS]
     # Combined fitness over all tasks; random ops of main (non-FEC) executions draw from `rng`.
+    # = evaluate_task_range(0, num_tasks) then combine_prefix(num_tasks).
     cdef double evaluate_program(self, const Program* program, MT19937* rng) noexcept nogil
     # Fills task_fitness[0 .. num_tasks - 1].
     cdef void evaluate_tasks(self, const Program* program, MT19937* rng) noexcept nogil
+    # Fills task_fitness[first .. last - 1], tasks in index order, with the FEC, budget and step count of a full
+    # evaluation: ranges [0, k) then [k, num_tasks) consume the streams exactly as one evaluate_tasks call
+    # (hurdles evaluate a prefix first and the rest only if it passes).
+    cdef void evaluate_task_range(self, const Program* program, MT19937* rng, int first, int last) noexcept nogil
+    # The configured combination (mean / median) of task_fitness[0 .. n - 1], 1 <= n <= num_tasks.
+    cdef double combine_prefix(self, int n) noexcept nogil

@@ -1,7 +1,8 @@
 """Evaluator (SPEC 4.1-4.3): fitness of one program over a list of tasks, with the FEC and the train budget.
 
 Everything per program runs in `evaluate_program` (nogil, no allocation): the budget check, the FEC pre-run on
-its own generator, the cache lookup, the main execution on the caller's generator, and the combination.
+its own generator, the cache lookup, the main execution on the caller's generator, and the combination. The
+same work is available split into task ranges and a prefix combination, for hurdles (azero._core.evolution).
 """
 from libc.stdint cimport int32_t, int64_t, uint64_t, uintptr_t
 from libc.stdlib cimport malloc, free
@@ -187,6 +188,9 @@ cdef class Evaluator:
         free(self.scratch)
 
     cdef void evaluate_tasks(self, const Program* program, MT19937* rng) noexcept nogil:
+        self.evaluate_task_range(program, rng, 0, self.num_tasks)
+
+    cdef void evaluate_task_range(self, const Program* program, MT19937* rng, int first, int last) noexcept nogil:
         cdef int i
         cdef const TaskData* t
         cdef int64_t max_train, n_train
@@ -195,7 +199,7 @@ cdef class Evaluator:
         if self.use_budget:
             setup_cost = _cost(program, SETUP, self.op_costs)
             train_cost = _cost(program, PREDICT, self.op_costs) + _cost(program, LEARN, self.op_costs)
-        for i in range(self.num_tasks):
+        for i in range(first, last):
             t = &self.tasks[i]
             max_train = t.n_train * t.num_epochs
             n_train = max_train
@@ -221,11 +225,9 @@ cdef class Evaluator:
                                   &self.num_train_steps, NULL)
             self.task_fitness[i] = fitness
 
-    cdef double evaluate_program(self, const Program* program, MT19937* rng) noexcept nogil:
+    cdef double combine_prefix(self, int n) noexcept nogil:
         cdef int i, j
-        cdef int n = self.num_tasks
         cdef double total, x
-        self.evaluate_tasks(program, rng)
         if self.combine == COMBINE_MEAN:
             total = 0.0
             for i in range(n):
@@ -241,6 +243,10 @@ cdef class Evaluator:
                 j -= 1
             self.scratch[j] = x
         return self.scratch[n // 2]
+
+    cdef double evaluate_program(self, const Program* program, MT19937* rng) noexcept nogil:
+        self.evaluate_task_range(program, rng, 0, self.num_tasks)
+        return self.combine_prefix(self.num_tasks)
 
     def evaluate(self, setup, predict, learn, RandomGenerator rng not None) -> float:
         """Combined fitness of the program (three INSTRUCTION_DTYPE arrays); random ops draw from ``rng``."""

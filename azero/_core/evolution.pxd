@@ -38,7 +38,27 @@ cdef class RegularizedEvolution:
     cdef Instruction* improved_programs_ptr
     cdef int32_t* improved_sizes_ptr
 
+    # Hurdles (off unless configured): a child's partial fitness over tasks [0, hurdle_tasks) must reach
+    # `hurdle` for the other tasks to be evaluated. `hurdle` is the hurdle_percentile-th percentile of the ring
+    # of the last hurdle_window partial fitnesses, -inf until the ring is full, recomputed (sorting a copy into
+    # the scratch array) whenever the write position is a multiple of hurdle_period = max(1, window // 10).
+    cdef readonly bint use_hurdles
+    cdef readonly double hurdle_percentile
+    cdef readonly int hurdle_window
+    cdef readonly int hurdle_tasks
+    cdef int hurdle_period
+    cdef object hurdle_ring_array          # (window,) float64; slot `hurdle_position` is written next
+    cdef object hurdle_scratch_array       # (window,) float64
+    cdef double* hurdle_ring
+    cdef double* hurdle_scratch
+    cdef int hurdle_fill                   # entries in the ring (<= window)
+    cdef int hurdle_position
+    cdef readonly double hurdle
+    cdef readonly int64_t hurdle_rejections
+
     cdef void _program(self, int slot, Program* program) noexcept nogil
     cdef void _reset_to_template(self, int slot) noexcept nogil
     cdef void _evaluate_slot(self, int slot) noexcept nogil
+    cdef double _evaluate_with_hurdle(self, const Program* program) noexcept nogil
+    cdef void _push_partial(self, double partial) noexcept nogil
     cdef int _tournament(self) noexcept nogil

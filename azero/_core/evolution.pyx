@@ -1,20 +1,60 @@
 """Regularized evolution (SPEC 5.5): population init, tournaments, mutation, evaluation, aging by round robin.
 
-The population is three numpy arrays (programs, sizes, fitness) that the Python layer may read between calls
-(progress, migration, checkpoints). A child is a row copy of its tournament winner mutated in place, so a
-generation allocates nothing.
+The population is three numpy arrays (programs, sizes, fitness) that the Python layer may read and write in
+place between calls (progress, migration, checkpoints; `restore` sets the counters after a write). A child is a
+row copy of its tournament winner mutated in place, so a generation allocates nothing.
+
+Hurdles (the paper's "Full" method, not in the reference; off unless configured) evaluate a child on the first
+search tasks, and on the rest only if that partial fitness reaches a percentile of the recent partial fitnesses.
 """
 from libc.stdint cimport int32_t, int64_t
-from libc.math cimport sqrt
+from libc.math cimport sqrt, floor, INFINITY
+from libc.stdlib cimport qsort
 from libc.string cimport memcpy
 cimport numpy as cnp
 import numpy as np
 
 from azero._core import INSTRUCTION_DTYPE
-from azero._core.types cimport Instruction, Program, SETUP, PREDICT, LEARN
+from azero._core.types cimport Instruction, Program, SETUP, PREDICT, LEARN, NUM_OPS
 from azero._core.rng cimport uniform_u32
 
 cnp.import_array()
+
+
+cdef int _compare_doubles(const void* a, const void* b) noexcept nogil:
+    cdef double x = (<const double*> a)[0]
+    cdef double y = (<const double*> b)[0]
+    return (x > y) - (x < y)
+
+
+cdef double _percentile_of_sorted(const double* values, int n, double percentile) noexcept nogil:
+    # numpy.percentile's default "linear" method with numpy's arithmetic: virtual index (n - 1) * q, then its
+    # lerp (a + d * g below g = 0.5, b - d * (1 - g) from 0.5 on), the last value when the index is >= n - 1.
+    cdef double index = (n - 1) * (percentile / 100.0)
+    cdef double below, gamma, a, b, diff
+    cdef int i
+    if index >= n - 1:
+        return values[n - 1]
+    below = floor(index)
+    i = <int> below
+    gamma = index - below
+    a = values[i]
+    b = values[i + 1]
+    diff = b - a
+    if gamma >= 0.5:
+        return b - diff * (1.0 - gamma)
+    return a + diff * gamma
+
+
+def linear_percentile(values, double percentile) -> float:
+    """The hurdle's percentile of ``values`` (as numpy.percentile(values, percentile) computes it)."""
+    arr = np.array(values, dtype=np.float64).reshape(-1)
+    if arr.size == 0 or not 0.0 <= percentile <= 100.0:
+        raise ValueError("need at least one value and a percentile in [0, 100]")
+    cdef double* data = <double*> cnp.PyArray_DATA(arr)
+    cdef int n = <int> arr.size
+    qsort(data, n, sizeof(double), _compare_doubles)
+    return _percentile_of_sorted(data, n, percentile)
 
 
 cdef class RegularizedEvolution:
@@ -24,13 +64,37 @@ cdef class RegularizedEvolution:
     padded); with ``randomize_initial`` each slot is then re-randomised (RANDOM_ALGORITHM). ``capacities`` are
     the room per component function (at least the largest size a mutation can produce, plus one).
     With ``random_search`` every new individual is a fresh random program instead of a mutated winner.
+    ``hurdles`` = (percentile, window, tasks) turns hurdles on (every evaluation, Init included, goes through
+    them); None (default) changes nothing, not even the random stream.
     """
 
     def __init__(self, Evaluator evaluator, Mutator mutator, RandomGenerator rng, int population_size,
                  int tournament_size, initial, capacities, bint randomize_initial=False,
-                 bint random_search=False):
+                 bint random_search=False, hurdles=None):
         if population_size < 1 or tournament_size < 1:
             raise ValueError("population_size and tournament_size must be >= 1")
+        self.use_hurdles = hurdles is not None
+        self.hurdle = -INFINITY
+        self.hurdle_rejections = 0
+        if self.use_hurdles:
+            percentile, window, tasks = hurdles
+            if not 0.0 <= percentile <= 100.0:
+                raise ValueError(f"hurdle percentile must be in [0, 100], got {percentile}")
+            if window < 1:
+                raise ValueError(f"hurdle window must be >= 1, got {window}")
+            if not 1 <= tasks < evaluator.num_tasks:
+                raise ValueError(f"hurdle tasks must be in 1 .. {evaluator.num_tasks - 1} (the evaluator has "
+                                 f"{evaluator.num_tasks} tasks), got {tasks}")
+            self.hurdle_percentile = percentile
+            self.hurdle_window = window
+            self.hurdle_tasks = tasks
+            self.hurdle_period = max(1, self.hurdle_window // 10)
+            self.hurdle_ring_array = np.zeros(self.hurdle_window, dtype=np.float64)
+            self.hurdle_scratch_array = np.zeros(self.hurdle_window, dtype=np.float64)
+            self.hurdle_ring = <double*> cnp.PyArray_DATA(self.hurdle_ring_array)
+            self.hurdle_scratch = <double*> cnp.PyArray_DATA(self.hurdle_scratch_array)
+            self.hurdle_fill = 0
+            self.hurdle_position = 0
         self.evaluator = evaluator
         self.mutator = mutator
         self.rng = rng
@@ -84,9 +148,13 @@ cdef class RegularizedEvolution:
 
     cdef void _evaluate_slot(self, int slot) noexcept nogil:
         cdef Program program
+        cdef double fitness
         self._program(slot, &program)
         self.num_individuals += 1
-        cdef double fitness = self.evaluator.evaluate_program(&program, &self.rng.gen)
+        if self.use_hurdles:
+            fitness = self._evaluate_with_hurdle(&program)
+        else:
+            fitness = self.evaluator.evaluate_program(&program, &self.rng.gen)
         self.fitness_ptr[slot] = fitness
         if fitness > self.best_ever_fitness:
             self.best_ever_fitness = fitness
@@ -97,6 +165,33 @@ cdef class RegularizedEvolution:
                        program.fn[0], self.row_length * sizeof(Instruction))
                 memcpy(self.improved_sizes_ptr + 3 * self.num_improved, program.size, 3 * sizeof(int32_t))
                 self.num_improved += 1
+
+    cdef double _evaluate_with_hurdle(self, const Program* program) noexcept nogil:
+        # The first tasks, then the others only if the partial fitness reaches the hurdle: a passing child gets
+        # exactly the fitness (and consumes exactly the stream) of an evaluation without hurdles.
+        self.evaluator.evaluate_task_range(program, &self.rng.gen, 0, self.hurdle_tasks)
+        cdef double partial = self.evaluator.combine_prefix(self.hurdle_tasks)
+        cdef double fitness
+        if partial >= self.hurdle:
+            self.evaluator.evaluate_task_range(program, &self.rng.gen, self.hurdle_tasks, self.evaluator.num_tasks)
+            fitness = self.evaluator.combine_prefix(self.evaluator.num_tasks)
+        else:
+            fitness = partial
+            self.hurdle_rejections += 1
+        self._push_partial(partial)
+        return fitness
+
+    cdef void _push_partial(self, double partial) noexcept nogil:
+        self.hurdle_ring[self.hurdle_position] = partial
+        self.hurdle_position += 1
+        if self.hurdle_position == self.hurdle_window:
+            self.hurdle_position = 0
+        if self.hurdle_fill < self.hurdle_window:
+            self.hurdle_fill += 1
+        if self.hurdle_fill == self.hurdle_window and self.hurdle_position % self.hurdle_period == 0:
+            memcpy(self.hurdle_scratch, self.hurdle_ring, self.hurdle_window * sizeof(double))
+            qsort(self.hurdle_scratch, self.hurdle_window, sizeof(double), _compare_doubles)
+            self.hurdle = _percentile_of_sorted(self.hurdle_scratch, self.hurdle_window, self.hurdle_percentile)
 
     cdef int _tournament(self) noexcept nogil:
         cdef int best = -1
@@ -171,6 +266,58 @@ cdef class RegularizedEvolution:
         if var < 0.0:
             var = 0.0
         return mean, sqrt(var), best, best_index
+
+    def restore(self, int64_t num_individuals, double best_ever_fitness, int64_t hurdle_rejections=0) -> None:
+        """Set the counters after programs/sizes/fitness were written in place (checkpoint resume).
+
+        The generator, the evaluator (train steps, FEC) and the hurdle state are restored on their own objects.
+        Checks that every size fits its component's capacity and every op code exists.
+        """
+        if num_individuals < 0 or hurdle_rejections < 0:
+            raise ValueError("counters must be >= 0")
+        sizes = self.sizes
+        for k in range(3):
+            column = sizes[:, k]
+            if column.min() < 0 or column.max() > self.capacity[k] - 1:
+                raise ValueError(f"sizes of component {k} must be in 0 .. {self.capacity[k] - 1}")
+        if int(self.programs["op"].max()) >= NUM_OPS:
+            raise ValueError(f"op codes must be < {NUM_OPS}")
+        self.num_individuals = num_individuals
+        self.best_ever_fitness = best_ever_fitness
+        self.hurdle_rejections = hurdle_rejections
+        self.num_improved = 0
+
+    def hurdle_state(self):
+        """(ring copy, fill, position, hurdle) for a checkpoint; None without hurdles."""
+        if not self.use_hurdles:
+            return None
+        return self.hurdle_ring_array.copy(), self.hurdle_fill, self.hurdle_position, self.hurdle
+
+    def set_hurdle_state(self, ring, int fill, int position, double hurdle) -> None:
+        """Restore what ``hurdle_state`` returned."""
+        if not self.use_hurdles:
+            raise ValueError("this evolution has no hurdles")
+        arr = np.asarray(ring, dtype=np.float64)
+        if arr.shape != (self.hurdle_window,):
+            raise ValueError(f"the ring must have shape ({self.hurdle_window},), got {arr.shape}")
+        if not 0 <= fill <= self.hurdle_window or not 0 <= position < self.hurdle_window:
+            raise ValueError("fill must be in 0 .. window and position in 0 .. window - 1")
+        if fill < self.hurdle_window and position != fill:
+            raise ValueError("a ring that is not full is written from slot 0: position must equal fill")
+        self.hurdle_ring_array[:] = arr
+        self.hurdle_fill = fill
+        self.hurdle_position = position
+        self.hurdle = hurdle
+
+    @property
+    def capacities(self) -> tuple:
+        """Room per component function (setup, predict, learn) in a program row."""
+        return tuple(self.capacity[k] for k in range(3))
+
+    @property
+    def offsets(self) -> tuple:
+        """Where setup, predict and learn start in a program row."""
+        return tuple(self.offset[k] for k in range(3))
 
     def individual(self, int slot):
         """(setup, predict, learn) copies of the program in ``slot``."""

@@ -1,0 +1,197 @@
+"""Hurdles (paper's "Full" method; not in the reference): partial evaluation, the percentile hurdle, its ring.
+
+Without hurdles the search must stay the reference's (its integration lines); with them every fitness, the ring
+buffer and the hurdle are checked against a Python replay of the rule using numpy.percentile.
+"""
+import dataclasses
+import io
+import re
+
+import numpy as np
+import pytest
+
+import azero.presets
+from azero import ops
+from azero._core.evolution import RegularizedEvolution, linear_percentile
+from azero._core.rng import RandomGenerator
+from azero.config import HurdlesSpec
+from azero.search import build_evaluator, build_mutator, capacities, initial_model, search
+from azero.tasks import make_tasks
+
+RANDOM_OPS = [ops.op_code(name) for name in ("SCALAR_GAUSSIAN_SET_OP", "VECTOR_UNIFORM_SET_OP")]
+
+
+def shrunk(num_train=100, num_valid=100, **changes):
+    """The linear integration preset with 4 search tasks and a small population."""
+    cfg = azero.presets.load("linear_integration")
+    spec = dataclasses.replace(cfg.search_tasks[0], num_tasks=4, num_train_examples=num_train,
+                               num_valid_examples=num_valid)
+    fields = dict(search_tasks=[spec], population_size=100)
+    fields.update(changes)
+    return cfg.replace(**fields)
+
+
+def build(cfg, seed, hurdles):
+    rng = RandomGenerator(seed)
+    initial, randomize_initial = initial_model(cfg)
+    evaluator = build_evaluator(cfg, make_tasks(list(cfg.search_tasks)), search=True)
+    evolution = RegularizedEvolution(
+        evaluator, build_mutator(cfg), rng, cfg.population_size, cfg.tournament_size,
+        (initial.setup, initial.predict, initial.learn), capacities(cfg, initial),
+        randomize_initial=randomize_initial, hurdles=hurdles)
+    return evolution, evaluator, rng
+
+
+def without_elapsed(text):
+    return re.sub(r"elapsed_secs=\d+", "elapsed_secs=*", text).splitlines()
+
+
+def test_without_hurdles_the_linear_integration_run_is_the_reference():
+    cfg = azero.presets.load("linear_integration")
+    assert cfg.hurdles is None
+    out = io.StringIO()
+    search(cfg, out=out)
+    lines = without_elapsed(out.getvalue())
+    assert "indivs=11000, elapsed_secs=*, mean=0.240699, stdev=0.090653, best fit=0.305231," in lines
+    assert "indivs=21000, elapsed_secs=*, mean=0.481513, stdev=0.401085, best fit=0.999813," in lines
+    assert "Final evaluation fitness (on unseen data) = 1.000000" in lines
+
+
+def test_hurdles_cut_train_steps_per_individual():
+    cfg = shrunk(max_train_steps=10_000_000)
+    per_individual = {}
+    for hurdles in (None, (75.0, 100, 1)):
+        evolution, evaluator, _ = build(cfg, 100021, hurdles)
+        evolution.init_population()
+        for _ in range(10):
+            evolution.run_generation()
+        assert evolution.num_individuals == 1100
+        per_individual[hurdles] = evaluator.num_train_steps / evolution.num_individuals
+        if hurdles is None:
+            assert evolution.hurdle_rejections == 0 and evolution.hurdle_state() is None
+        else:
+            assert evolution.hurdle_rejections > 0
+    assert per_individual[(75.0, 100, 1)] < per_individual[None]
+
+
+def combined(values, mode):
+    """The evaluator's combination of SPEC 4.1: sequential mean, or the element at n // 2 of the sorted list."""
+    if mode == "median":
+        return sorted(values)[len(values) // 2]
+    total = 0.0
+    for x in values:
+        total += x
+    return total / len(values)
+
+
+class HurdleReplay:
+    """The hurdle rule in Python: ring of the last `window` partial fitnesses, numpy.percentile as the hurdle."""
+
+    def __init__(self, percentile, window, tasks, mode):
+        self.percentile, self.window, self.tasks, self.mode = percentile, window, tasks, mode
+        self.period = max(1, window // 10)
+        self.ring = np.zeros(window)
+        self.fill = self.position = self.rejections = self.updates = 0
+        self.hurdle = -np.inf
+
+    def fitness(self, per_task):
+        partial = combined(list(per_task[:self.tasks]), self.mode)
+        if partial >= self.hurdle:
+            result = combined(list(per_task), self.mode)
+        else:
+            result = partial
+            self.rejections += 1
+        self.ring[self.position] = partial
+        self.position = (self.position + 1) % self.window
+        self.fill = min(self.fill + 1, self.window)
+        if self.fill == self.window and self.position % self.period == 0:
+            self.hurdle = np.percentile(self.ring, self.percentile)
+            self.updates += 1
+        return result
+
+
+@pytest.mark.parametrize("mode", ["mean", "median"])
+@pytest.mark.parametrize("percentile, window", [(75.0, 10), (60.0, 25), (33.3, 40), (100.0, 20), (0.0, 30)])
+def test_hurdled_fitness_ring_and_percentile_match_replay(mode, percentile, window):
+    # No FEC and no random ops: a program's per-task fitness depends on the program alone.
+    cfg = shrunk(num_train=20, num_valid=10, population_size=20, tournament_size=4, fec=None,
+                 fitness_combination_mode=mode)
+    hurdles = (percentile, window, 2)
+    evolution, _, _ = build(cfg, 4, hurdles)
+    reference = build_evaluator(cfg, make_tasks(list(cfg.search_tasks)), search=True)
+    replay = HurdleReplay(*hurdles, mode)
+    rng = RandomGenerator(1)
+    for generation in range(6):
+        if generation == 0:
+            evolution.init_population()
+        else:
+            evolution.run_generation()
+        # Slots are evaluated in order, so the population now holds this sweep's children in evaluation order.
+        expected = [replay.fitness(reference.evaluate_per_task(*evolution.individual(slot), rng))
+                    for slot in range(cfg.population_size)]
+        assert np.array_equal(evolution.fitness, expected)
+        ring, fill, position, hurdle = evolution.hurdle_state()
+        assert np.array_equal(ring, replay.ring)
+        assert (fill, position) == (replay.fill, replay.position)
+        assert hurdle == replay.hurdle
+        assert evolution.hurdle_rejections == replay.rejections
+    assert replay.updates >= 5
+    if percentile > 0.0:
+        assert 0 < replay.rejections < evolution.num_individuals
+
+
+def test_a_hurdle_never_reached_changes_nothing():
+    # The window never fills: the split evaluation must give the plain run's fitness, stream, steps and cache.
+    cfg = shrunk(num_train=30, num_valid=20, population_size=30, tournament_size=5,
+                 setup_ops=azero.presets.load("linear_integration").setup_ops + RANDOM_OPS,
+                 learn_ops=azero.presets.load("linear_integration").learn_ops + RANDOM_OPS)
+    runs = []
+    for hurdles in (None, (50.0, 10_000, 1)):
+        evolution, evaluator, rng = build(cfg, 8, hurdles)
+        evolution.init_population()
+        for _ in range(5):
+            evolution.run_generation()
+        runs.append((evolution.programs.copy(), evolution.sizes.copy(), evolution.fitness.copy(), rng.get_state(),
+                     evaluator.num_train_steps, evaluator.fec.hits, evaluator.fec.misses,
+                     *evaluator.fec.get_state()))
+        if hurdles is not None:
+            ring, fill, position, hurdle = evolution.hurdle_state()
+            assert (fill, position, hurdle, evolution.hurdle_rejections) == (180, 180, -np.inf, 0)
+    for plain, hurdled in zip(*runs):
+        assert np.array_equal(plain, hurdled)
+
+
+def test_linear_percentile_is_numpys():
+    rng = np.random.default_rng(0)
+    arrays = [rng.random(1), rng.random(2), rng.random(7), rng.random(1000),
+              rng.integers(0, 4, 50) / 4.0, np.repeat(rng.random(3), 33)]
+    for values in arrays:
+        for percentile in (0.0, 0.1, 12.5, 25.0, 33.3, 50.0, 66.7, 75.0, 90.0, 99.9, 100.0, *rng.random(20) * 100):
+            assert linear_percentile(values, percentile) == np.percentile(values, percentile)
+    with pytest.raises(ValueError):
+        linear_percentile([], 50.0)
+    with pytest.raises(ValueError):
+        linear_percentile([1.0], 101.0)
+
+
+def test_config_hurdles_and_argument_checks():
+    assert HurdlesSpec() == HurdlesSpec(percentile=75.0, window=1000, tasks=1)
+    cfg = shrunk(num_train=20, num_valid=10, population_size=10, tournament_size=2)
+    for bad in ((75.0, 10, 4), (75.0, 10, 0), (101.0, 10, 1), (-1.0, 10, 1), (75.0, 0, 1)):
+        with pytest.raises(ValueError):
+            build(cfg, 1, bad)
+    evolution, _, _ = build(cfg, 1, (75.0, 10, 1))
+    evolution.init_population()
+    ring, fill, position, hurdle = evolution.hurdle_state()
+    assert (fill, position) == (10, 0) and hurdle == np.percentile(ring, 75.0)
+    assert (evolution.hurdle_percentile, evolution.hurdle_window, evolution.hurdle_tasks) == (75.0, 10, 1)
+    with pytest.raises(ValueError):
+        evolution.set_hurdle_state(np.zeros(9), 9, 9, -np.inf)
+    with pytest.raises(ValueError):
+        evolution.set_hurdle_state(ring, 5, 6, -np.inf)
+    evolution.set_hurdle_state(np.arange(10.0), 4, 4, -np.inf)
+    assert evolution.hurdle_state()[1:] == (4, 4, -np.inf)
+    plain, _, _ = build(cfg, 1, None)
+    assert plain.hurdle_state() is None and not plain.use_hurdles
+    with pytest.raises(ValueError):
+        plain.set_hurdle_state(ring, 10, 0, 0.5)
