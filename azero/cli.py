@@ -41,10 +41,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from azero.tasks import make_tasks
 
     cfg = load_config(args.tasks, args.dataset_dir)
-    try:
-        text = Path(args.program).read_text(encoding="utf-8")
-    except OSError as error:
-        raise SystemExit(f"azero eval: cannot read {args.program}: {error.strerror}")
+    text = Path(args.program).read_text(encoding="utf-8")
     alg = Algorithm.from_text(text, num_scalars=cfg.num_scalars, num_vectors=cfg.num_vectors,
                               num_matrices=cfg.num_matrices)
     specs = {"search": cfg.search_tasks, "select": cfg.select_tasks, "final": cfg.final_tasks}[args.on]

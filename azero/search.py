@@ -1,14 +1,20 @@
 """The experiment loop of the reference (SPEC 5.7): T_search -> best of population -> T_select -> T_final.
 
-`search(cfg)` builds the compiled pieces (evaluator, mutator, evolution) from a SearchConfig, runs experiments
-until `sufficient_fitness` or `max_experiments`, and prints the reference's lines so logs compare line by line.
+`Search` builds the compiled pieces (evaluator, mutator, evolution) from a SearchConfig, runs experiments until
+`sufficient_fitness` or `max_experiments`, and prints the reference's lines so logs compare line by line. It is
+written to be resumable: everything it needs to continue lives in `checkpoint_state()`, taken between
+generations. Two collaborators plug in without changing the loop:
+
+- an *island* (`LocalIsland` here; `azero.islands.MPIIsland` under MPI) makes the collective decisions — seeds,
+  migration, stopping, the global best — so that a 1-rank run is exactly the single-process run;
+- a *store* (`azero.storage.RunStore`, optional) records progress, lineage, experiments and checkpoints.
 """
 from __future__ import annotations
 
 import dataclasses
 import sys
 import time
-from typing import Callable, TextIO
+from typing import Any, Protocol, TextIO
 
 import numpy as np
 
@@ -19,9 +25,7 @@ from azero._core.mutator import Mutator
 from azero._core.rng import RandomGenerator
 from azero.algorithm import Algorithm
 from azero.config import SearchConfig
-from azero.tasks import make_tasks, randomize_task_seeds
-
-COMBINE = {"mean": "mean", "median": "median"}
+from azero.tasks import TaskSpec, make_tasks, randomize_task_seeds
 
 
 @dataclasses.dataclass
@@ -37,7 +41,10 @@ class Experiment:
 
 @dataclasses.dataclass
 class SearchResult:
-    """Outcome of `search`: the best algorithm on T_select and its fitness on T_final."""
+    """Outcome of a search: the best algorithm on T_select and its fitness on T_final.
+
+    `interrupted` runs (a stop signal) have no final evaluation (`final_fitness` is NaN) and can be resumed.
+    """
 
     seed: int
     best_algorithm: Algorithm
@@ -45,6 +52,7 @@ class SearchResult:
     final_fitness: float
     experiments: list[Experiment]
     elapsed_seconds: float
+    interrupted: bool = False
 
 
 def time_seed() -> int:
@@ -76,7 +84,7 @@ def build_mutator(cfg: SearchConfig) -> Mutator:
         op_category=ops.OP_CATEGORY, in1_bank=ops.IN1_BANK, in2_bank=ops.IN2_BANK, out_bank=ops.OUT_BANK)
 
 
-def budget_args(cfg: SearchConfig):
+def budget_args(cfg: SearchConfig) -> tuple[float, float, float] | None:
     """(baseline setup cost, baseline cost per train step, threshold factor) of the train budget, or None."""
     if cfg.train_budget is None:
         return None
@@ -88,8 +96,8 @@ def budget_args(cfg: SearchConfig):
 
 def build_evaluator(cfg: SearchConfig, tasks, *, search: bool) -> Evaluator:
     """T_search evaluators get the config's FEC, budget and combination; select/final ones plain MEAN."""
-    kwargs = dict(num_scalars=cfg.num_scalars, num_vectors=cfg.num_vectors, num_matrices=cfg.num_matrices,
-                  max_abs_error=cfg.max_abs_error)
+    kwargs: dict[str, Any] = dict(num_scalars=cfg.num_scalars, num_vectors=cfg.num_vectors,
+                                  num_matrices=cfg.num_matrices, max_abs_error=cfg.max_abs_error)
     if search:
         fec = cfg.fec
         kwargs.update(
@@ -109,99 +117,328 @@ def capacities(cfg: SearchConfig, initial: Algorithm) -> tuple[int, int, int]:
             (cfg.mutate_setup_size_max, cfg.mutate_predict_size_max, cfg.mutate_learn_size_max)))
 
 
+def evaluate_on(cfg: SearchConfig, specs: list[TaskSpec], alg: Algorithm, seed: int) -> float:
+    """Mean fitness on a select/final task set with a fresh MT19937(seed) for random ops (SPEC 5.7)."""
+    evaluator = build_evaluator(cfg, make_tasks(specs), search=False)
+    return evaluator.evaluate(alg.setup, alg.predict, alg.learn, RandomGenerator(seed))
+
+
 def progress_line(num_individuals: int, elapsed_secs: int, mean: float, stdev: float, best: float) -> str:
     """The reference's progress line (SPEC 5.6)."""
     return (f"indivs={num_individuals}, elapsed_secs={elapsed_secs}, mean={mean:.6f}, stdev={stdev:.6f}, "
             f"best fit={best:.6f},")
 
 
-def search(cfg: SearchConfig, seed: int | None = None, run_dir=None, out: TextIO | None = None,
-           on_generation: Callable[[RegularizedEvolution], None] | None = None) -> SearchResult:
-    """Run the experiment loop of `cfg` on one process and return the best algorithm found.
+class Island(Protocol):
+    """Collective decisions of one island; see LocalIsland (1 process) and azero.islands.MPIIsland."""
 
-    `seed` overrides `cfg.random_seed` (0 or None there means: from the clock). Lines go to `out`
-    (default stdout). `run_dir` is reserved for the HDF5 run store; None stores nothing.
+    rank: int
+    size: int
+    is_root: bool
+
+    def island_seed(self, seed: int) -> int: ...
+    def broadcast(self, value: Any) -> Any: ...
+    def any(self, flag: bool) -> bool: ...
+    def after_generation(self, search: Search) -> None: ...
+    def progress_line(self, search: Search) -> str: ...
+    def best_candidate(self, search: Search) -> tuple[float, Algorithm]: ...
+
+
+class LocalIsland:
+    """The single-process island: rank 0 of 1, every collective is the identity."""
+
+    rank = 0
+    size = 1
+    is_root = True
+
+    def island_seed(self, seed: int) -> int:
+        return seed
+
+    def broadcast(self, value: Any) -> Any:
+        return value
+
+    def any(self, flag: bool) -> bool:
+        return flag
+
+    def after_generation(self, search: Search) -> None:
+        pass
+
+    def progress_line(self, search: Search) -> str:
+        mean, stdev, best, _ = search.evolution.stats()
+        return progress_line(search.evolution.num_individuals, search.elapsed_secs(), mean, stdev, best)
+
+    def best_candidate(self, search: Search) -> tuple[float, Algorithm]:
+        _, _, best, slot = search.evolution.stats()
+        return best, Algorithm.from_arrays(*search.evolution.individual(slot))
+
+
+class Search:
+    """One island's experiment loop (SPEC 5.7), resumable between generations.
+
+    `seed` overrides `cfg.random_seed` (0 or None there: from the clock). Only the root island prints, to `out`
+    (default stdout); `progress_bar` replaces the progress lines by a tqdm bar (for terminals).
     """
-    if run_dir is not None:
-        raise NotImplementedError("the HDF5 run store is not available yet; use run_dir=None")
-    out = sys.stdout if out is None else out
 
-    def say(line: str = "") -> None:
-        print(line, file=out, flush=True)
+    def __init__(self, cfg: SearchConfig, seed: int | None = None, *, out: TextIO | None = None,
+                 island: Island | None = None, store: Any = None, progress_bar: bool = False):
+        self.cfg = cfg
+        self.island: Island = island if island is not None else LocalIsland()
+        self.store = store
+        self.out = sys.stdout if out is None else out
+        self.progress_bar = progress_bar
+        self.base_seed = self.island.broadcast(seed or cfg.random_seed or time_seed())
+        self.seed = self.island.island_seed(self.base_seed)
+        self.rng = RandomGenerator(self.seed)
+        self.initial, self.randomize_initial = initial_model(cfg)
+        self.mutator = build_mutator(cfg)
+        self.search_specs = list(cfg.search_tasks)
+        self.select_specs = list(cfg.select_tasks)
+        self.experiments: list[Experiment] = []
+        self.best_select_fitness = -np.inf
+        self.best_algorithm = Algorithm.empty()
+        self.evaluator: Evaluator | None = None
+        self.evolution: RegularizedEvolution | None = None
+        self.init_steps = 0          # train steps used by the current experiment's Init
+        self.steps = 0               # train steps used by the current experiment's Run
+        self.last_printed: int | None = None
+        self.started = time.monotonic()
+        self.experiment_started = time.time()   # wall clock of the evolution's start (elapsed_secs)
+        self.stop_requested = False
+        self._bar = None
 
-    start = time.monotonic()
-    seed = seed or cfg.random_seed or time_seed()
-    rng = RandomGenerator(seed)
-    say(f"Random seed = {seed}")
-    initial, randomize_initial = initial_model(cfg)
-    mutator = build_mutator(cfg)
-    search_specs = list(cfg.search_tasks)
-    select_specs = list(cfg.select_tasks)
-    select_tasks = None if cfg.randomize_task_seeds else make_tasks(select_specs)
-    best_select = -np.inf
-    best_algorithm = Algorithm.empty()
-    experiments: list[Experiment] = []
-    random_search = cfg.mode == "random_search"
-    while True:
-        if cfg.randomize_task_seeds:
-            search_specs = randomize_task_seeds(search_specs, rng.random_seed())
-        evaluator = build_evaluator(cfg, make_tasks(search_specs), search=True)
+    # -- output --
+
+    def say(self, line: str = "") -> None:
+        if not self.island.is_root:
+            return
+        if self._bar is not None:
+            self._bar.write(line, file=self.out)
+        else:
+            print(line, file=self.out, flush=True)
+
+    def elapsed_secs(self) -> int:
+        """Whole seconds since the evolution started, as the reference prints them."""
+        return int(time.time()) - int(self.experiment_started)
+
+    def request_stop(self) -> None:
+        """Stop at the next generation boundary with a checkpoint (signal handlers call this)."""
+        self.stop_requested = True
+
+    # -- checkpoints --
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """Everything needed to continue this island's loop from the current generation boundary.
+
+        Plain values and numpy copies (no live objects): seeds, generator state, experiments so far, the best
+        algorithm, the current (possibly randomised) task specs, counters, elapsed times and, inside an
+        experiment, the population, its counters, hurdle state, train steps and FEC contents.
+        """
+        state: dict[str, Any] = dict(
+            base_seed=self.base_seed, seed=self.seed, rng=self.rng.get_state(),
+            experiments=list(self.experiments), best_select_fitness=float(self.best_select_fitness),
+            best_algorithm=self.best_algorithm.copy(), search_specs=list(self.search_specs),
+            select_specs=list(self.select_specs), init_steps=self.init_steps, steps=self.steps,
+            last_printed=self.last_printed, elapsed=time.monotonic() - self.started,
+            experiment_elapsed=time.time() - self.experiment_started, evolution=None, evaluator=None)
+        evolution, evaluator = self.evolution, self.evaluator
+        if evolution is not None:
+            state["evolution"] = dict(
+                programs=evolution.programs.copy(), sizes=evolution.sizes.copy(), fitness=evolution.fitness.copy(),
+                num_individuals=evolution.num_individuals, best_ever_fitness=evolution.best_ever_fitness,
+                hurdle_rejections=evolution.hurdle_rejections, hurdles=evolution.hurdle_state())
+            fec = evaluator.fec
+            state["evaluator"] = dict(
+                num_train_steps=evaluator.num_train_steps,
+                fec=None if fec is None else dict(entries=fec.get_state(), hits=fec.hits, misses=fec.misses))
+        return state
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        """Continue from `checkpoint_state()` output: the next `run()` goes on exactly where it was taken."""
+        cfg = self.cfg
+        self.base_seed = state["base_seed"]
+        self.seed = state["seed"]
+        self.rng.set_state(state["rng"])
+        self.experiments = list(state["experiments"])
+        self.best_select_fitness = state["best_select_fitness"]
+        self.best_algorithm = state["best_algorithm"].copy()
+        self.search_specs = list(state["search_specs"])
+        self.select_specs = list(state["select_specs"])
+        self.init_steps = state["init_steps"]
+        self.steps = state["steps"]
+        self.last_printed = state["last_printed"]
+        self.started = time.monotonic() - state["elapsed"]
+        self.experiment_started = time.time() - state["experiment_elapsed"]
+        self.evolution = None
+        self.evaluator = None
+        saved = state["evolution"]
+        if saved is None:
+            return
+        evaluator = build_evaluator(cfg, make_tasks(self.search_specs), search=True)
+        hurdles = None if cfg.hurdles is None else (cfg.hurdles.percentile, cfg.hurdles.window, cfg.hurdles.tasks)
         evolution = RegularizedEvolution(
-            evaluator, mutator, rng, cfg.population_size, cfg.tournament_size,
-            (initial.setup, initial.predict, initial.learn), capacities(cfg, initial),
-            randomize_initial=randomize_initial, random_search=random_search)
-        start_secs = int(time.time())
-        say("Running evolution experiment (on the T_search tasks)...")
-        init_steps = evolution.init_population()
-        last_printed = None
+            evaluator, self.mutator, self.rng, cfg.population_size, cfg.tournament_size,
+            (self.initial.setup, self.initial.predict, self.initial.learn), capacities(cfg, self.initial),
+            randomize_initial=self.randomize_initial, random_search=cfg.mode == "random_search",
+            hurdles=hurdles)
+        evolution.programs[...] = saved["programs"]
+        evolution.sizes[...] = saved["sizes"]
+        evolution.fitness[...] = saved["fitness"]
+        evolution.restore(saved["num_individuals"], saved["best_ever_fitness"], saved["hurdle_rejections"])
+        if saved["hurdles"] is not None:
+            evolution.set_hurdle_state(*saved["hurdles"])
+        evaluator.num_train_steps = state["evaluator"]["num_train_steps"]
+        fec = state["evaluator"]["fec"]
+        if fec is not None:
+            evaluator.fec.set_state(*fec["entries"])
+            evaluator.fec.hits = fec["hits"]
+            evaluator.fec.misses = fec["misses"]
+        self.evaluator = evaluator
+        self.evolution = evolution
 
-        def maybe_print() -> None:
-            nonlocal last_printed
-            if last_printed is not None and evolution.num_individuals < last_printed + cfg.progress_every:
-                return
-            last_printed = evolution.num_individuals
-            mean, stdev, best, _ = evolution.stats()
-            say(progress_line(evolution.num_individuals, int(time.time()) - start_secs, mean, stdev, best))
+    # -- the loop --
 
-        maybe_print()
-        if on_generation is not None:
-            on_generation(evolution)
-        max_steps = cfg.max_train_steps - init_steps
-        steps = 0
-        deadline = None if cfg.max_seconds is None else start + cfg.max_seconds
-        while steps < max_steps and (deadline is None or time.monotonic() < deadline):
-            steps += evolution.run_generation()
-            maybe_print()
-            if on_generation is not None:
-                on_generation(evolution)
-        say("Experiment done. Retrieving candidate algorithm.")
-        _, _, search_fitness, best_slot = evolution.stats()
-        candidate = Algorithm.from_arrays(*evolution.individual(best_slot))
-        say(f"Search fitness for candidate algorithm = {search_fitness:.6f}")
+    def run(self) -> SearchResult:
+        """Run (or continue) experiments until done; returns the result (interrupted on a stop request)."""
+        if self.evolution is None and not self.experiments:
+            self.say(f"Random seed = {self.base_seed}")
+            if self.store is not None:
+                self.store.start(self)
+        while True:
+            if self.evolution is None:
+                self._start_experiment()
+            if not self._evolve():
+                return self._interrupted()
+            if self._finish_experiment():
+                break
+        return self._final()
+
+    def _start_experiment(self) -> None:
+        cfg = self.cfg
         if cfg.randomize_task_seeds:
-            select_specs = randomize_task_seeds(select_specs, rng.random_seed())
-            select_tasks = make_tasks(select_specs)
-        select_rng = RandomGenerator(rng.random_seed())
-        say("Evaluating candidate algorithm from experiment (on T_select tasks)... ")
-        select_fitness = build_evaluator(cfg, select_tasks, search=False).evaluate(
-            candidate.setup, candidate.predict, candidate.learn, select_rng)
-        say(f"Select fitness for candidate algorithm = {select_fitness:.6f}")
-        experiments.append(Experiment(search_fitness, select_fitness, evolution.num_individuals,
-                                      evaluator.num_train_steps, candidate))
-        if select_fitness >= best_select:
-            best_select = select_fitness
-            best_algorithm = candidate
-            say("Select fitness is the best so far. ")
-        if cfg.sufficient_fitness is not None and cfg.sufficient_fitness > 0.0 and best_select > cfg.sufficient_fitness:
-            break
-        if cfg.max_experiments != 0 and len(experiments) >= cfg.max_experiments:
-            break
-    say()
-    say("Final evaluation of best algorithm (on unseen tasks)...")
-    final_rng = RandomGenerator(rng.random_seed())
-    final_fitness = build_evaluator(cfg, make_tasks(list(cfg.final_tasks)), search=False).evaluate(
-        best_algorithm.setup, best_algorithm.predict, best_algorithm.learn, final_rng)
-    say(f"Final evaluation fitness (on unseen data) = {final_fitness:.6f}")
-    say("Algorithm found: ")
-    say(best_algorithm.to_text())
-    return SearchResult(seed, best_algorithm, best_select, final_fitness, experiments, time.monotonic() - start)
+            self.search_specs = randomize_task_seeds(self.search_specs, self.island.broadcast(self.rng.random_seed()))
+        self.evaluator = build_evaluator(cfg, make_tasks(self.search_specs), search=True)
+        hurdles = None if cfg.hurdles is None else (cfg.hurdles.percentile, cfg.hurdles.window, cfg.hurdles.tasks)
+        self.evolution = RegularizedEvolution(
+            self.evaluator, self.mutator, self.rng, cfg.population_size, cfg.tournament_size,
+            (self.initial.setup, self.initial.predict, self.initial.learn), capacities(cfg, self.initial),
+            randomize_initial=self.randomize_initial, random_search=cfg.mode == "random_search",
+            hurdles=hurdles)
+        self.experiment_started = time.time()
+        self.steps = 0
+        self.last_printed = None
+        self.say("Running evolution experiment (on the T_search tasks)...")
+        self.init_steps = self.evolution.init_population()
+        self._after_generation()
+
+    def _evolve(self) -> bool:
+        """Generations until the train-step budget or the wall-time limit; False on a stop request."""
+        cfg = self.cfg
+        deadline = None if cfg.max_seconds is None else self.started + cfg.max_seconds
+        if self.progress_bar and self.island.is_root and self._bar is None:
+            from tqdm import tqdm
+            self._bar = tqdm(total=cfg.max_train_steps, unit="step", unit_scale=True, file=self.out,
+                             initial=self.init_steps + self.steps, dynamic_ncols=True)
+        try:
+            while True:
+                budget_used = self.steps >= cfg.max_train_steps - self.init_steps
+                timed_out = deadline is not None and time.monotonic() >= deadline
+                if self.island.any(self.stop_requested):
+                    if self.store is not None:
+                        self.store.checkpoint(self, force=True)
+                    return False
+                if self.island.any(budget_used or timed_out):
+                    return True
+                self.steps += self.evolution.run_generation()
+                self._after_generation()
+        finally:
+            if self._bar is not None:
+                self._bar.close()
+                self._bar = None
+
+    def _after_generation(self) -> None:
+        """Migration, progress output and storage after Init and after every generation."""
+        self.island.after_generation(self)
+        evolution = self.evolution
+        if self._bar is not None:
+            _, _, best, _ = evolution.stats()
+            self._bar.n = min(self.init_steps + self.steps, self.cfg.max_train_steps)
+            self._bar.set_postfix_str(f"indivs={evolution.num_individuals} best={best:.6f}", refresh=True)
+        if self.last_printed is None or evolution.num_individuals >= self.last_printed + self.cfg.progress_every:
+            self.last_printed = evolution.num_individuals
+            line = self.island.progress_line(self)
+            if self._bar is None:
+                self.say(line)
+            if self.store is not None:
+                self.store.progress(self)
+        if self.store is not None:
+            self.store.after_generation(self)
+
+    def _finish_experiment(self) -> bool:
+        """Candidate -> T_select -> keep the best; True when the experiment loop is done (SPEC 5.7 h)."""
+        cfg = self.cfg
+        self.say("Experiment done. Retrieving candidate algorithm.")
+        search_fitness, candidate = self.island.best_candidate(self)
+        self.say(f"Search fitness for candidate algorithm = {search_fitness:.6f}")
+        if cfg.randomize_task_seeds:
+            self.select_specs = randomize_task_seeds(self.select_specs, self.island.broadcast(self.rng.random_seed()))
+        select_seed = self.island.broadcast(self.rng.random_seed())
+        self.say("Evaluating candidate algorithm from experiment (on T_select tasks)... ")
+        select_fitness = self.island.broadcast(
+            evaluate_on(cfg, self.select_specs, candidate, select_seed) if self.island.is_root else None)
+        self.say(f"Select fitness for candidate algorithm = {select_fitness:.6f}")
+        experiment = Experiment(search_fitness, select_fitness, self.evolution.num_individuals,
+                                self.evaluator.num_train_steps, candidate)
+        self.experiments.append(experiment)
+        if select_fitness >= self.best_select_fitness:
+            self.best_select_fitness = select_fitness
+            self.best_algorithm = candidate
+            self.say("Select fitness is the best so far. ")
+        if self.store is not None:
+            self.store.experiment_done(self, experiment)
+        self.evolution = None
+        self.evaluator = None
+        if cfg.sufficient_fitness is not None and cfg.sufficient_fitness > 0.0 \
+                and self.best_select_fitness > cfg.sufficient_fitness:
+            return True
+        if cfg.max_seconds is not None and time.monotonic() >= self.started + cfg.max_seconds:
+            return True
+        return cfg.max_experiments != 0 and len(self.experiments) >= cfg.max_experiments
+
+    def _final(self) -> SearchResult:
+        self.say()
+        self.say("Final evaluation of best algorithm (on unseen tasks)...")
+        final_seed = self.island.broadcast(self.rng.random_seed())
+        final_fitness = self.island.broadcast(
+            evaluate_on(self.cfg, list(self.cfg.final_tasks), self.best_algorithm, final_seed)
+            if self.island.is_root else None)
+        self.say(f"Final evaluation fitness (on unseen data) = {final_fitness:.6f}")
+        self.say("Algorithm found: ")
+        self.say(self.best_algorithm.to_text())
+        result = SearchResult(self.base_seed, self.best_algorithm, self.best_select_fitness, final_fitness,
+                              self.experiments, time.monotonic() - self.started)
+        if self.store is not None:
+            self.store.finish(self, result)
+        return result
+
+    def _interrupted(self) -> SearchResult:
+        self.say("Stopped on request; the run can be resumed from its last checkpoint.")
+        return SearchResult(self.base_seed, self.best_algorithm, self.best_select_fitness, float("nan"),
+                            self.experiments, time.monotonic() - self.started, interrupted=True)
+
+
+def search(cfg: SearchConfig, seed: int | None = None, run_dir=None, out: TextIO | None = None, *,
+           full_history: bool = False) -> SearchResult:
+    """Run the experiment loop of `cfg` in this process and return the best algorithm found.
+
+    `run_dir=None` stores nothing; otherwise the run is recorded there (azero.storage; the folder must not hold
+    a run yet), with every evaluated individual too when `full_history`. Continue a stopped or killed run with
+    `azero.storage.resume(run_dir)`.
+    """
+    if run_dir is None:
+        return Search(cfg, seed, out=out).run()
+    from azero.storage import RunStore
+    store = RunStore(run_dir, full_history=full_history)
+    try:
+        return Search(cfg, seed, out=out, store=store).run()
+    finally:
+        store.close()
