@@ -83,14 +83,14 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="the linear-regression demo (reference run_demo.sh)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: from the clock)")
-    p.add_argument("--max-seconds", type=float, default=None, help="wall-time limit of each experiment's search")
+    p.add_argument("--max-seconds", type=float, default=None, help="wall-time limit of the whole search (s)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("search", help="run a search from a TOML config or a preset name")
     p.add_argument("config", help="CONFIG.toml or a preset name (see `azero presets`)")
     p.add_argument("--seed", type=int, default=None, help="random seed (overrides the config's random_seed)")
     p.add_argument("--dataset-dir", default=None, help="folder of projected-binary task files")
-    p.add_argument("--max-seconds", type=float, default=None, help="wall-time limit of each experiment's search")
+    p.add_argument("--max-seconds", type=float, default=None, help="wall-time limit of the whole search (s)")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("eval", help="evaluate a program (readable text form) on a config's tasks")

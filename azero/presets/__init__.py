@@ -1,0 +1,29 @@
+"""Shipped search configurations, one TOML file each (the reference's scripts, SPEC 7).
+
+`load("demo")` returns the SearchConfig of ``demo.toml`` beside this file; `names()` lists what is shipped.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from azero.config import ConfigError, SearchConfig
+
+_FOLDER = Path(__file__).resolve().parent
+
+
+def names() -> list[str]:
+    """Names of the shipped presets, sorted."""
+    return sorted(p.stem for p in _FOLDER.glob("*.toml"))
+
+
+def path(name: str) -> Path:
+    """The TOML file of preset `name`; ConfigError listing the available names if there is none."""
+    available = names()
+    if name not in available:
+        raise ConfigError("preset", f"unknown preset {name!r}; available: {', '.join(available)}")
+    return _FOLDER / f"{name}.toml"
+
+
+def load(name: str) -> SearchConfig:
+    """The SearchConfig of preset `name`."""
+    return SearchConfig.from_toml(path(name))
