@@ -2,11 +2,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
+import signal
+
 from azero import presets
-from azero.config import ConfigError, SearchConfig
+from azero.config import SearchConfig
+
+
+# Signals that stop a search cleanly at the next generation, with a checkpoint when a run directory is kept
+# (SLURM sends SIGUSR1 ahead of the walltime when asked to; mpiexec forwards all three to every rank).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
 
 
 def load_config(name_or_path: str, dataset_dir: str | None = None) -> SearchConfig:
@@ -19,12 +27,18 @@ def load_config(name_or_path: str, dataset_dir: str | None = None) -> SearchConf
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from azero.search import search
+    from azero import islands
+    from azero.search import Search
 
     cfg = load_config(args.config, args.dataset_dir)
     if args.max_seconds is not None:
         cfg = cfg.replace(max_seconds=args.max_seconds)
-    search(cfg, seed=args.seed)
+    island = islands.detect(cfg)
+    if island is not None:
+        islands.install_abort_on_exception()
+    search = Search(cfg, args.seed, island=island, progress_bar=sys.stdout.isatty())
+    islands.install_signal_handlers(search, STOP_SIGNALS)
+    search.run()
     return 0
 
 
@@ -123,11 +137,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from azero import islands
+
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, ValueError, OSError) as error:
+    except (ValueError, OSError, islands.MPIUnavailableError) as error:
+        # ConfigError, ProgramError, DatasetError and RunStoreError are ValueErrors with one-line messages.
         print(f"azero {args.command}: error: {error}", file=sys.stderr)
+        if islands.launched_by_mpi(os.environ):
+            islands.abort_job(2)   # the other ranks would otherwise wait forever
         return 2
     except KeyboardInterrupt:
         print(f"azero {args.command}: interrupted", file=sys.stderr)

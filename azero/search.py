@@ -421,7 +421,8 @@ class Search:
         return result
 
     def _interrupted(self) -> SearchResult:
-        self.say("Stopped on request; the run can be resumed from its last checkpoint.")
+        self.say("Stopped on request; the run can be resumed from its last checkpoint." if self.store is not None
+                 else "Stopped on request.")
         return SearchResult(self.base_seed, self.best_algorithm, self.best_select_fitness, float("nan"),
                             self.experiments, time.monotonic() - self.started, interrupted=True)
 
