@@ -20,10 +20,9 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
 def load_config(name_or_path: str, dataset_dir: str | None = None) -> SearchConfig:
     """A preset name or a TOML file; `dataset_dir` fills the path of projected-binary tasks."""
     path = Path(name_or_path)
-    cfg = SearchConfig.from_toml(path) if path.suffix == ".toml" or path.exists() else presets.load(name_or_path)
-    if dataset_dir is not None:
-        cfg = cfg.replace(dataset_dir=dataset_dir)
-    return cfg
+    if path.suffix == ".toml" or path.exists():
+        return SearchConfig.from_toml(path, dataset_dir=dataset_dir)
+    return presets.load(name_or_path, dataset_dir=dataset_dir)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -77,7 +76,9 @@ def cmd_datasets_build(args: argparse.Namespace) -> int:
     pairs = None
     if args.pairs:
         pairs = [tuple(int(c) for c in pair.split(",")) for pair in args.pairs.split(";")]
-    lo, _, hi = args.seeds.partition(":")
+    lo, colon, hi = args.seeds.partition(":")
+    if not (colon and lo.isdigit() and hi.isdigit()):
+        raise ValueError(f"--seeds must be A:B (e.g. 0:10), got {args.seeds!r}")
     paths = build_datasets(args.source, args.out, source_dir=args.source_dir, pairs=pairs,
                            seeds=range(int(lo), int(hi)), dim=args.dim, num_train=args.train,
                            num_valid=args.valid, num_test=args.test, overwrite=args.overwrite)
@@ -122,7 +123,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("datasets", help="projected binary classification datasets")
     dsub = p.add_subparsers(dest="datasets_command", required=True)
     b = dsub.add_parser("build", help="build projected binary task files (SPEC 6.4)")
-    b.add_argument("--source", required=True, choices=("digits", "cifar10", "mnist", "fashion_mnist"))
+    b.add_argument("--source", required=True, help="digits (offline, scikit-learn), cifar10, mnist or fashion_mnist")
     b.add_argument("--source-dir", default=None, help="folder with the source's files (not needed for digits)")
     b.add_argument("--out", required=True, help="output folder")
     b.add_argument("--pairs", default=None, help="class pairs, e.g. '0,1;3,5' (default: all)")

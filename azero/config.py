@@ -568,7 +568,8 @@ class SearchConfig:
         if spec.kind != _PROJECTED or spec.path:
             return spec
         if self.dataset_dir is None:
-            raise ConfigError(f"{path}.path", "projected_binary_classification needs a path (or set dataset_dir)")
+            raise ConfigError(f"{path}.path", "projected_binary_classification needs a path: set dataset_dir "
+                              "in the config or pass --dataset-dir DIR")
         return dataclasses.replace(spec, path=self.dataset_dir)
 
     def validate(self) -> None:
@@ -657,8 +658,11 @@ class SearchConfig:
             raise error.with_source(source) from None
 
     @classmethod
-    def from_toml(cls, path_or_text: str | os.PathLike) -> SearchConfig:
-        """A config from a TOML file (a path) or TOML text (a string with a newline or '=' that is no file)."""
+    def from_toml(cls, path_or_text: str | os.PathLike, **overrides: Any) -> SearchConfig:
+        """A config from a TOML file (a path) or TOML text (a string with a newline or '=' that is no file).
+
+        `overrides` replace top-level fields before validation (e.g. dataset_dir for a file that leaves it out).
+        """
         source = None
         text = path_or_text
         if isinstance(path_or_text, os.PathLike) or (
@@ -672,6 +676,7 @@ class SearchConfig:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
             raise ConfigError("", f"invalid TOML: {error}", source) from None
+        data.update({key: value for key, value in overrides.items() if value is not None})
         return cls.from_dict(data, source)
 
     def to_dict(self) -> dict:

@@ -10,7 +10,7 @@ from azero import ops, presets
 from azero.config import ConfigError, FECSpec, IslandsSpec, SearchConfig, TrainBudgetSpec, _dump_toml
 from azero.tasks import TASK_KINDS
 
-PRESETS = ["baseline", "demo", "linear_integration", "nonlinear_integration", "projected_binary_integration"]
+PRESETS = ["baseline", "demo", "digits_binary", "linear_integration", "nonlinear_integration", "projected_binary_integration"]
 DEMO_OPS = [56, 27, 2, 3, 18, 23]  # SPEC 2.7, in the script's order
 HELD_OUT = [(0, 5), (0, 9), (1, 8), (2, 9), (3, 5), (3, 6), (3, 8), (4, 6), (8, 9)]  # SPEC 6.4 / 7.2
 
@@ -422,7 +422,7 @@ BAD = [
     bad("missing-task-kind", lambda d: without(d, "search_tasks", 0, "kind"), "search_tasks[0].kind",
         "missing required field"),
     bad("projected-no-path", lambda d: without(d, "dataset_dir"), "search_tasks[0].path",
-        "projected_binary_classification needs a path (or set dataset_dir)", base="projected_binary_integration"),
+        "projected_binary_classification needs a path: set dataset_dir in the config or pass --dataset-dir DIR", base="projected_binary_integration"),
     bad("projected-one-class", lambda d: without(d, "final_tasks", 0, "negative_class"),
         "final_tasks[0].negative_class", "give both positive_class and negative_class, or neither",
         base="projected_binary_integration"),

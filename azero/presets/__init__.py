@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from azero.config import ConfigError, SearchConfig
 
@@ -24,6 +25,6 @@ def path(name: str) -> Path:
     return _FOLDER / f"{name}.toml"
 
 
-def load(name: str) -> SearchConfig:
-    """The SearchConfig of preset `name`."""
-    return SearchConfig.from_toml(path(name))
+def load(name: str, **overrides: Any) -> SearchConfig:
+    """The SearchConfig of preset `name`; `overrides` replace top-level fields before validation."""
+    return SearchConfig.from_toml(path(name), **overrides)
