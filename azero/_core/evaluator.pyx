@@ -9,10 +9,10 @@ from libc.stdlib cimport malloc, free
 
 import numpy as np
 
-from azero._core.types cimport (Instruction, Program, TaskData, EVAL_RMS_ERROR, EVAL_ACCURACY,
+from azero._core.types cimport (Instruction, Program, TaskData,
                                 MAX_RECORDED_ERRORS, NUM_OPS, SETUP, PREDICT, LEARN)
 from azero._core.rng cimport MT19937, mt_seed, RandomGenerator
-from azero._core.executor cimport memory_init, memory_free, execute
+from azero._core.executor cimport memory_init, memory_free, execute, task_data_from
 from azero._core.fec cimport FECache, fec_key
 
 from azero._core import INSTRUCTION_DTYPE
@@ -32,43 +32,6 @@ cdef double _cost(const Program* program, int fn, const double* op_costs) noexce
     for i in range(program.size[fn]):
         total += op_costs[program.fn[fn][i].op]
     return total
-
-
-cdef _fill_task(Evaluator ev, int i, task):
-    # Point ev.tasks[i] at C-contiguous copies (or views) of the task's arrays, kept alive in ev.task_arrays.
-    cdef TaskData* t = &ev.tasks[i]
-    cdef int F = ev.features_size
-    if int(task.features_size) != F:
-        raise ValueError(f"task {i} has features_size {task.features_size}, task 0 has {F}")
-    train_features = np.ascontiguousarray(task.train_features, dtype=np.float64)
-    train_labels = np.ascontiguousarray(task.train_labels, dtype=np.float64)
-    valid_features = np.ascontiguousarray(task.valid_features, dtype=np.float64)
-    valid_labels = np.ascontiguousarray(task.valid_labels, dtype=np.float64)
-    epoch_orders = np.ascontiguousarray(task.epoch_orders, dtype=np.int64)
-    n_train, n_valid, num_epochs = len(train_labels), len(valid_labels), int(task.num_epochs)
-    if (train_features.shape != (n_train, F) or valid_features.shape != (n_valid, F)
-            or train_labels.ndim != 1 or valid_labels.ndim != 1):
-        raise ValueError(f"task {i}: features must be (n, {F}) and labels (n,)")
-    if epoch_orders.shape != (num_epochs, n_train):
-        raise ValueError(f"task {i}: epoch_orders must have shape ({num_epochs}, {n_train})")
-    if n_train * num_epochs < MIN_TRAIN_EXAMPLES or n_valid < 1:
-        raise ValueError(f"task {i}: needs >= {MIN_TRAIN_EXAMPLES} train examples and >= 1 valid example")
-    if num_epochs > 0 and (epoch_orders.min() < 0 or epoch_orders.max() >= n_train):
-        raise ValueError(f"task {i}: epoch_orders out of range")
-    eval_type = int(task.eval_type_code)
-    if eval_type not in (EVAL_RMS_ERROR, EVAL_ACCURACY):
-        raise ValueError(f"task {i}: unknown eval_type_code {eval_type}")
-    t.features_size = F
-    t.eval_type = eval_type
-    t.n_train = n_train
-    t.n_valid = n_valid
-    t.num_epochs = num_epochs
-    t.train_features = <const double*><uintptr_t>train_features.ctypes.data
-    t.train_labels = <const double*><uintptr_t>train_labels.ctypes.data
-    t.valid_features = <const double*><uintptr_t>valid_features.ctypes.data
-    t.valid_labels = <const double*><uintptr_t>valid_labels.ctypes.data
-    t.epoch_orders = <const int64_t*><uintptr_t>epoch_orders.ctypes.data
-    ev.task_arrays.append((train_features, train_labels, valid_features, valid_labels, epoch_orders))
 
 
 cdef object _evaluate(Evaluator ev, setup, predict, learn, RandomGenerator rng, bint combined):
@@ -141,7 +104,14 @@ cdef class Evaluator:
             raise MemoryError()
         self.task_arrays = []
         for i, task in enumerate(tasks):
-            _fill_task(self, i, task)
+            if int(task.features_size) != self.features_size:
+                raise ValueError(f"task {i} has features_size {task.features_size}, task 0 has {self.features_size}")
+            try:
+                self.task_arrays.append(task_data_from(task, &self.tasks[i]))
+            except ValueError as error:
+                raise ValueError(f"task {i}: {error}") from None
+            if self.tasks[i].n_train * self.tasks[i].num_epochs < MIN_TRAIN_EXAMPLES or self.tasks[i].n_valid < 1:
+                raise ValueError(f"task {i}: needs >= {MIN_TRAIN_EXAMPLES} train examples and >= 1 valid example")
 
         if fec is not None:
             fec_num_train, fec_num_valid, cache_size, forget_every = fec
