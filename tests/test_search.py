@@ -96,3 +96,35 @@ def test_bad_input_is_one_line_error(tmp_path, args, message):
     assert proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1
     assert message in proc.stderr
+
+
+def test_terminal_gets_a_progress_bar_instead_of_lines(tmp_path):
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    config = tmp_path / "small.toml"
+    config.write_text(presets.path("linear_integration").read_text().replace(
+        "max_train_steps = 100_000_000", "max_train_steps = 3_000_000"))
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))   # a 120-column terminal
+    proc = subprocess.Popen([sys.executable, "-m", "azero", "search", str(config)], stdout=follower,
+                            stderr=subprocess.PIPE, text=True)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:   # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    screen = b"".join(chunks).decode()
+    assert "indivs=" in screen and "step" in screen          # the bar's postfix and unit
+    assert not any(line.startswith("indivs=") for line in screen.replace("\r", "\n").splitlines())
+    assert "Final evaluation fitness (on unseen data) = " in screen
