@@ -327,17 +327,22 @@ class Search:
         self.steps = 0
         self.last_printed = None
         self.say("Running evolution experiment (on the T_search tasks)...")
+        self._open_bar()
         self.init_steps = self.evolution.init_population()
         self._after_generation()
+
+    def _open_bar(self) -> None:
+        """The terminal's progress bar over the experiment's train-step budget (root only)."""
+        if self.progress_bar and self.island.is_root and self._bar is None:
+            from tqdm import tqdm
+            self._bar = tqdm(total=self.cfg.max_train_steps, unit="step", unit_scale=True, file=self.out,
+                             initial=self.init_steps + self.steps, dynamic_ncols=True)
 
     def _evolve(self) -> bool:
         """Generations until the train-step budget or the wall-time limit; False on a stop request."""
         cfg = self.cfg
         deadline = None if cfg.max_seconds is None else self.started + cfg.max_seconds
-        if self.progress_bar and self.island.is_root and self._bar is None:
-            from tqdm import tqdm
-            self._bar = tqdm(total=cfg.max_train_steps, unit="step", unit_scale=True, file=self.out,
-                             initial=self.init_steps + self.steps, dynamic_ncols=True)
+        self._open_bar()
         try:
             while True:
                 budget_used = self.steps >= cfg.max_train_steps - self.init_steps
