@@ -49,8 +49,8 @@ setup(
     extras_require={
         "mpi": ["mpi4py>=4", "mpich"],
         "datasets": ["scikit-learn>=1.3"],
-        "plot": ["matplotlib>=3.7"],
-        "test": ["pytest>=8", "mpi4py>=4", "mpich", "scikit-learn>=1.3", "matplotlib>=3.7"],
+        "analysis": ["matplotlib>=3.7", "pandas>=2"],
+        "test": ["pytest>=8", "mpi4py>=4", "mpich", "scikit-learn>=1.3", "matplotlib>=3.7", "pandas>=2"],
     },
     entry_points={"console_scripts": ["azero=azero.cli:main"]},
     zip_safe=False,

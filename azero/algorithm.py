@@ -354,7 +354,7 @@ def _parse_program(text: str, sizes: tuple[int, int, int]) -> list[list[tuple]]:
 # Text output
 
 
-def _format_instruction(record) -> str:
+def format_instruction(record) -> str:
     op = int(record["op"])
     if op >= ops.NUM_OPS:
         raise ProgramError(f"op code {op} is not a valid op (0..{ops.NUM_OPS - 1})")
@@ -455,7 +455,7 @@ class Algorithm:
         lines = []
         for name, function in zip(FUNCTION_NAMES, self.functions):
             lines.append(f"def {name}():")
-            lines.extend("  " + _format_instruction(record) for record in function)
+            lines.extend("  " + format_instruction(record) for record in function)
         return "\n".join(lines) + "\n"
 
     @property
@@ -491,7 +491,7 @@ class Algorithm:
                     i = int(bad[0])
                     letter = "?svm"[bank[i]]
                     raise ProgramError(
-                        f"{name} instruction {i} ({_format_instruction(function[i])}): address "
+                        f"{name} instruction {i} ({format_instruction(function[i])}): address "
                         f"'{letter}{int(function[field][i])}' out of range (memory has {int(limits[bank[i]])} "
                         f"{_BANK_NOUN[int(bank[i])]}s)"
                     )

@@ -50,7 +50,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from azero import algorithms
     from azero.algorithm import Algorithm
-    from azero.evaluation import evaluate
+    from azero.analysis import compare_table
     from azero.tasks import make_tasks
 
     cfg = load_config(args.tasks, args.dataset_dir)
@@ -59,14 +59,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
                               num_matrices=cfg.num_matrices)
     specs = {"search": cfg.search_tasks, "select": cfg.select_tasks, "final": cfg.final_tasks}[args.on]
     tasks = make_tasks(list(specs))
-    rows = [(Path(args.program).name, alg)]
+    programs = {Path(args.program).name: alg}
     if args.compare:
-        rows += [("linear (hand-designed)", algorithms.linear()), ("neural net (hand-designed)", algorithms.neural_net())]
-    memory = dict(num_scalars=cfg.num_scalars, num_vectors=cfg.num_vectors, num_matrices=cfg.num_matrices)
-    print(f"{'program':<32} fitness on T_{args.on} ({len(tasks)} tasks, seed {args.seed})")
-    for name, program in rows:
-        fitness = evaluate(program, tasks, seed=args.seed, max_abs_error=cfg.max_abs_error, **memory)
-        print(f"{name:<32} {fitness:.6f}")
+        programs |= {"linear (hand-designed)": algorithms.linear(), "neural net (hand-designed)": algorithms.neural_net()}
+    print(f"T_{args.on} of {args.tasks}:")
+    print(compare_table(programs, tasks, seed=args.seed, max_abs_error=cfg.max_abs_error,
+                        num_scalars=cfg.num_scalars, num_vectors=cfg.num_vectors, num_matrices=cfg.num_matrices),
+          end="")
     return 0
 
 
@@ -83,6 +82,47 @@ def cmd_datasets_build(args: argparse.Namespace) -> int:
                            seeds=range(int(lo), int(hi)), dim=args.dim, num_train=args.train,
                            num_valid=args.valid, num_test=args.test, overwrite=args.overwrite)
     print(f"{len(paths)} task files in {args.out}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from azero.analysis import summary
+    from azero.storage import load_run
+
+    print(summary(load_run(args.run_dir)), end="")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from azero import analysis
+    from azero.storage import load_run
+
+    plot = {"progress": analysis.plot_progress, "lineage": analysis.plot_lineage}[args.kind]
+    print(f"wrote {plot(load_run(args.run_dir), args.output)}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from azero import export
+    from azero.analysis import best_algorithm
+    from azero.storage import load_run
+
+    run = load_run(args.run_dir)
+    cfg = run.config
+    alg, _ = best_algorithm(run)
+    if alg is None:
+        raise ValueError(f"{args.run_dir}: no program recorded yet")
+    memory = dict(num_scalars=cfg.num_scalars, num_vectors=cfg.num_vectors, num_matrices=cfg.num_matrices)
+    if args.format == "python":
+        text = export.to_python(alg, cfg.search_tasks[0].features_size, name=Path(args.run_dir).name,
+                                simplified=not args.no_simplify, **memory)
+    else:
+        text = export.to_text(alg, simplified=args.simplify, **memory)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="")
     return 0
 
 
@@ -117,6 +157,25 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", action="store_true", help="also score the hand-designed linear and neural-net models")
     p.set_defaults(func=cmd_eval)
 
+    p = sub.add_parser("show", help="summary of a run: config, islands, experiments, best program")
+    p.add_argument("run_dir", help="run directory")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("plot", help="PNG plot of a run's progress or best lineage")
+    p.add_argument("run_dir", help="run directory")
+    p.add_argument("-o", "--output", required=True, help="PNG file to write")
+    p.add_argument("--kind", choices=("progress", "lineage"), default="progress",
+                   help="progress: best/mean fitness vs individuals and time; lineage: the best-so-far steps")
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("export", help="the best program of a run as a standalone Python module or as text")
+    p.add_argument("run_dir", help="run directory")
+    p.add_argument("--format", choices=("python", "text"), default="python")
+    p.add_argument("-o", "--output", default=None, help="file to write (default: stdout)")
+    p.add_argument("--no-simplify", action="store_true", help="python: keep instructions that cannot matter")
+    p.add_argument("--simplify", action="store_true", help="text: drop instructions that cannot matter")
+    p.set_defaults(func=cmd_export)
+
     p = sub.add_parser("presets", help="list the shipped presets")
     p.set_defaults(func=cmd_presets)
 
@@ -143,8 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, OSError, islands.MPIUnavailableError) as error:
-        # ConfigError, ProgramError, DatasetError and RunStoreError are ValueErrors with one-line messages.
+    except (ValueError, OSError, ImportError, islands.MPIUnavailableError) as error:
+        # ConfigError, ProgramError, DatasetError and RunStoreError are ValueErrors with one-line messages;
+        # ImportError: an optional extra (matplotlib, pandas, scikit-learn) is missing.
         print(f"azero {args.command}: error: {error}", file=sys.stderr)
         if islands.launched_by_mpi(os.environ):
             islands.abort_job(2)   # the other ranks would otherwise wait forever
