@@ -1,0 +1,1307 @@
+"""HDF5 run store: a run directory that survives kills, can be resumed, and holds everything for analysis.
+
+A run directory (schema in docs/run_format.md) holds ``run.h5`` (config, seeds, rank count, segments,
+experiments, final result; written by rank 0, always replaced whole by write-then-rename) and one
+``island-NNNN.h5`` per island (progress history, new-best lineage, migrations, population snapshots,
+checkpoints; created by write-then-rename, then appended in place in HDF5 SWMR mode, so a reader can open it
+while it grows and a kill -9 at any moment leaves every committed checkpoint readable).
+
+- `RunStore` is the store a `azero.search.Search` calls (`start`, `progress`, `after_generation`,
+  `checkpoint`, `experiment_done`, `finish`; the island layer calls `migration` and, before immigrants
+  arrive, `before_migration`). Under MPI every rank gets its own RunStore for the same directory; its hooks
+  contain collectives, like the loop's.
+- `resume(run_dir)` continues a stopped or killed run from its last checkpoint (bitwise the same result as an
+  uninterrupted run when the rank count is unchanged); `load_run(run_dir)` reads a run into numpy arrays;
+  `status(run_dir)` summarises a live or finished run; `run_config(run_dir)` reads its config;
+  `new_run_dir()` makes a fresh timestamped folder.
+
+Every problem with the files (missing, truncated, corrupt, newer schema, config mismatch) raises
+`RunStoreError`, one line, before anything is written.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import datetime
+import fcntl
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+import h5py
+import numpy as np
+
+import azero
+from azero._core import INSTRUCTION_DTYPE
+from azero._core.rng import RandomGenerator, hash_mix
+from azero.algorithm import Algorithm
+from azero.config import ConfigError, SearchConfig
+from azero.search import Experiment, LocalIsland, Search, SearchResult, capacities, initial_model
+
+SCHEMA_VERSION = 1
+RUN_FILE = "run.h5"
+RUN_FORMAT = "azero-run"
+ISLAND_FORMAT = "azero-island"
+NUM_SLOTS = 3            # resumable checkpoints whose full state (FEC, hurdle ring) is kept, newest first
+LIBVER = ("v110", "v110")  # the oldest file format with SWMR: readable by HDF5 >= 1.10
+OPEN_RETRY_SECONDS = 3.0   # a reader retries while a writer holds a file outside SWMR mode (create, resume)
+NO_PRINT = -1            # `last_printed` of None in a checkpoint row
+_COPY_BLOCK = 1 << 16    # rows per block when copying a table
+
+
+class RunStoreError(ValueError):
+    """A run directory problem, one line: which file and what is wrong. Nothing was written."""
+
+
+def island_file(island: int) -> str:
+    return f"island-{island:04d}.h5"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Layout: the fixed shapes of one run's records (they follow from the config).
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Record shapes of a run: population size, program row capacities, FEC and hurdle sizes, task counts."""
+
+    population_size: int
+    capacities: tuple[int, int, int]
+    fec_capacity: int        # 0 = no FEC
+    hurdle_window: int       # 0 = no hurdles
+    num_migrants: int        # most migrants one record holds (islands.num_migrants, or half the population)
+    num_search_tasks: int
+    num_select_tasks: int
+
+    @classmethod
+    def of(cls, cfg: SearchConfig) -> Layout:
+        initial, _ = initial_model(cfg)
+        return cls(cfg.population_size, tuple(int(c) for c in capacities(cfg, initial)),
+                   0 if cfg.fec is None else cfg.fec.cache_size, 0 if cfg.hurdles is None else cfg.hurdles.window,
+                   max(1, cfg.islands.num_migrants or cfg.population_size // 2),
+                   sum(s.num_tasks for s in cfg.search_tasks),
+                   max(1, sum(s.num_tasks for s in cfg.select_tasks)))
+
+    @property
+    def row_length(self) -> int:
+        return sum(self.capacities)
+
+    def program_fields(self) -> list:
+        return [("sizes", "<i4", (3,)), ("program", INSTRUCTION_DTYPE, (self.row_length,))]
+
+    @property
+    def lineage_dtype(self) -> np.dtype:
+        return np.dtype([("experiment", "<i4"), ("individual", "<i8"), ("fitness", "<f8")] + self.program_fields())
+
+    @property
+    def migration_dtype(self) -> np.dtype:
+        return np.dtype([("experiment", "<i4"), ("individuals", "<i8"), ("elapsed", "<f8"), ("wall_time", "<f8"),
+                         ("from_rank", "<i4"), ("to_rank", "<i4"), ("count", "<i4"),
+                         ("fitness", "<f8", (self.num_migrants,))])
+
+    @property
+    def checkpoint_dtype(self) -> np.dtype:
+        return np.dtype([
+            ("seq", "<i8"), ("resumable", "u1"), ("slot", "i1"), ("generation", "<i8"), ("experiment", "<i4"),
+            ("individuals", "<i8"), ("train_steps", "<i8"), ("init_steps", "<i8"), ("steps", "<i8"),
+            ("last_printed", "<i8"), ("elapsed", "<f8"), ("experiment_elapsed", "<f8"), ("wall_time", "<f8"),
+            ("best_select_fitness", "<f8"), ("best_ever_fitness", "<f8"), ("best", "<f8"), ("mean", "<f8"),
+            ("fec_hits", "<i8"), ("fec_misses", "<i8"), ("fec_size", "<i8"), ("hurdle_rejections", "<i8"),
+            ("hurdle_fill", "<i4"), ("hurdle_position", "<i4"), ("hurdle", "<f8"), ("rng", "<u4", (625,)),
+            ("search_seeds_set", "u1"), ("search_param_seeds", "<u4", (self.num_search_tasks,)),
+            ("search_data_seeds", "<u4", (self.num_search_tasks,)), ("select_seeds_set", "u1"),
+            ("select_param_seeds", "<u4", (self.num_select_tasks,)),
+            ("select_data_seeds", "<u4", (self.num_select_tasks,)),
+            ("progress_rows", "<i8"), ("lineage_rows", "<i8"), ("migration_rows", "<i8"), ("history_rows", "<i8"),
+        ])
+
+    @property
+    def experiment_dtype(self) -> np.dtype:
+        return np.dtype([("search_fitness", "<f8"), ("select_fitness", "<f8"), ("num_individuals", "<i8"),
+                         ("num_train_steps", "<i8")] + self.program_fields())
+
+    def encode(self, alg: Algorithm) -> tuple[np.ndarray, np.ndarray]:
+        """(program row, sizes) of an algorithm, each function at its offset in the row."""
+        row = np.zeros(self.row_length, dtype=INSTRUCTION_DTYPE)
+        offset = 0
+        for function, capacity in zip(alg.functions, self.capacities):
+            if len(function) > capacity:
+                raise ValueError(f"a function of {len(function)} instructions exceeds the row capacity {capacity}")
+            row[offset:offset + len(function)] = function
+            offset += capacity
+        return row, np.array(alg.sizes, dtype=np.int32)
+
+    def decode(self, program: np.ndarray, sizes) -> Algorithm:
+        """The algorithm of a program row and its sizes."""
+        offsets = np.concatenate([[0], np.cumsum(self.capacities)[:2]])
+        return Algorithm.from_arrays(*(program[o:o + int(n)] for o, n in zip(offsets, sizes)))
+
+
+PROGRESS_DTYPE = np.dtype([
+    ("experiment", "<i4"), ("individuals", "<i8"), ("train_steps", "<i8"), ("elapsed", "<f8"), ("wall_time", "<f8"),
+    ("mean", "<f8"), ("stdev", "<f8"), ("best", "<f8"), ("fec_hits", "<i8"), ("fec_misses", "<i8"),
+    ("hurdle_rejections", "<i8"),
+])
+SEGMENT_DTYPE = np.dtype([("start_time", "<f8"), ("num_ranks", "<i4"), ("resumed_from", "<i8"),
+                          ("individuals", "<i8")])
+
+# Tables of an island file: name -> (row dtype from a Layout, rows per chunk). Rows are appended in place.
+_TABLES = {
+    "progress": (lambda layout: PROGRESS_DTYPE, 256),
+    "lineage": (lambda layout: layout.lineage_dtype, 16),
+    "migrations": (lambda layout: layout.migration_dtype, 64),
+    "checkpoints": (lambda layout: layout.checkpoint_dtype, 8),
+}
+# A table whose rows are never all zero: a trailing row still zero was allocated but not written (a kill).
+_ROW_KEY = {"progress": "individuals", "lineage": "individual", "migrations": "individuals",
+            "checkpoints": "seq", "history": "individual"}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Config as attributes
+
+
+def _flat_config(data: dict, prefix: str = "") -> dict[str, Any]:
+    """The config's TOML data as flat attributes: `fec.cache_size`, `search_tasks[0].kind`, lists as arrays."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flat_config(value, name + "."))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for i, item in enumerate(value):
+                out.update(_flat_config(item, f"{name}[{i}]."))
+        elif isinstance(value, list):
+            if not value:
+                out[name] = np.zeros(0, dtype=np.int64)
+            elif all(isinstance(v, str) for v in value):
+                out[name] = np.array(value, dtype=h5py.string_dtype())
+            elif all(isinstance(v, (list, tuple)) for v in value):
+                out[name] = np.array(value, dtype=np.int64)
+            else:
+                out[name] = np.array(value)
+        else:
+            out[name] = value
+    return out
+
+
+def _write_config(group: h5py.Group, cfg: SearchConfig) -> None:
+    for name, value in _flat_config(cfg.to_dict()).items():
+        group.attrs[name] = value
+
+
+def _parse_config(text: str, where: str) -> SearchConfig:
+    try:
+        return SearchConfig.from_toml(text if "\n" in text else text + "\n")
+    except ConfigError as error:
+        raise RunStoreError(f"{where}: the stored config does not load with this azero: {error}") from None
+
+
+def _config_difference(a: SearchConfig, b: SearchConfig) -> str:
+    """The first field in which two configs differ (for error messages)."""
+    da, db = _flat_config(a.to_dict()), _flat_config(b.to_dict())
+    for name in sorted(set(da) | set(db)):
+        va, vb = da.get(name), db.get(name)
+        if isinstance(va, np.ndarray) or isinstance(vb, np.ndarray):
+            if not np.array_equal(np.asarray(va), np.asarray(vb)):
+                return name
+        elif va != vb:
+            return name
+    return "(unknown field)"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Files: opening with one-line errors, atomic replacement, tables
+
+
+_TRUNCATED = re.compile(r"truncated file: eof = (\d+), .*stored_eof = (\d+)")
+_SHORT_TAIL = 1 << 16    # bytes: at most this (and an eighth of the file) is an unwritten tail, not a lost part
+
+
+def _short_tail(message: str) -> bool:
+    match = _TRUNCATED.search(message)
+    if match is None:
+        return False
+    size, claimed = int(match.group(1)), int(match.group(2))
+    return claimed - size <= min(_SHORT_TAIL, size // 8)
+
+
+def _open_read(path: Path) -> h5py.File:
+    """Open a run file for reading, also while a writer appends (SWMR); RunStoreError on any problem."""
+    if not path.exists():
+        raise RunStoreError(f"{path}: missing")
+    deadline = time.monotonic() + OPEN_RETRY_SECONDS
+    while True:
+        try:
+            # A closed file opens normally, which also checks it is complete; one whose writer is appending (or
+            # was killed while appending) carries HDF5's "open for write" flag and opens in SWMR read mode.
+            # Readers take no file lock, so they never stop a writer from opening its file.
+            # A file closing (or killed while closing) may end short of the end its superblock names, by the
+            # unused tail HDF5 pads it to last: SWMR mode reads it (it skips that check).
+            try:
+                return h5py.File(path, "r", locking=False)
+            except OSError as error:
+                if "already open for write" not in str(error) and not _short_tail(str(error)):
+                    raise
+            return h5py.File(path, "r", swmr=True, libver=LIBVER, locking=False)
+        except OSError as error:
+            message = " ".join(str(error).split())
+            transient = ("already open for write", "not already open for SWMR writing", "unable to lock file")
+            if any(text in message for text in transient) and time.monotonic() < deadline:
+                time.sleep(0.02)    # a file changing hands (a moment)
+                continue
+            if "truncated file" in message:
+                raise RunStoreError(f"{path}: truncated file ({message})") from None
+            raise RunStoreError(f"{path}: not a readable HDF5 file ({message})") from None
+
+
+def _check_header(f: h5py.File, path: Path, kind: str) -> None:
+    """Format and schema version of a run file; RunStoreError for foreign files and newer schemas."""
+    fmt = f.attrs.get("format")
+    version = f.attrs.get("schema_version")
+    if fmt != kind or version is None:
+        raise RunStoreError(f"{path}: not an azero {kind.split('-')[1]} file")
+    if int(version) > SCHEMA_VERSION:
+        raise RunStoreError(f"{path}: schema version {int(version)} is newer than this azero's "
+                            f"({SCHEMA_VERSION}); upgrade azero to read it")
+
+
+def _fsync(f: h5py.File) -> None:
+    """Push a flushed HDF5 file to the disk (checkpoints survive a node crash, not only a kill)."""
+    os.fsync(f.id.get_vfd_handle())
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    """Atomically move a complete file into place, durable on the disk."""
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _holds_run(run_dir: Path) -> bool:
+    return (run_dir / RUN_FILE).exists() or any(run_dir.glob("island-*.h5"))
+
+
+def _lock(run_dir: Path, island: int) -> int | None:
+    """Take the writer's lock of an island (held until the process closes it or dies); RunStoreError if a
+    live process holds it. None where the file system has no flock (then nothing is checked)."""
+    path = run_dir / f".island-{island:04d}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise RunStoreError(f"{run_dir}: island {island} is being written by a live process") from None
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _tmp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def _append(dataset: h5py.Dataset, rows: np.ndarray) -> None:
+    n = dataset.shape[0]
+    dataset.resize((n + len(rows),) + dataset.shape[1:])
+    dataset[n:] = rows
+
+
+class _Table:
+    """An appendable 1-d dataset of the writer, through h5py's low-level calls (the high-level ones convert the
+    nested compound type on every write, ~0.5 ms)."""
+
+    def __init__(self, dataset: h5py.Dataset):
+        self.id = dataset.id
+        self.mtype = h5py.h5t.py_create(dataset.dtype)
+        self.length = dataset.shape[0]
+
+    def append(self, rows: np.ndarray) -> None:
+        n, k = self.length, len(rows)
+        self.id.set_extent((n + k,))
+        space = self.id.get_space()
+        space.select_hyperslab((n,), (k,))
+        self.id.write(h5py.h5s.create_simple((k,)), space, np.ascontiguousarray(rows), self.mtype)
+        self.length = n + k
+
+
+def _valid_rows(table: np.ndarray, name: str) -> np.ndarray:
+    """Drop trailing rows that were allocated but never written (a writer killed mid-append)."""
+    key = _ROW_KEY[name]
+    n = len(table)
+    while n and table[key][n - 1] == 0:
+        n -= 1
+    return table[:n]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# run.h5
+
+
+@dataclasses.dataclass
+class _RunInfo:
+    """Contents of run.h5 (rank 0 keeps it in memory and replaces the file whole on every change)."""
+
+    cfg: SearchConfig
+    base_seed: int
+    full_history: bool
+    created: str
+    status: str                      # starting | running | stopped | finished
+    island_ids: list[int]            # island continued by each rank of the current segment
+    num_islands: int                 # islands ever created (files island-0000 .. num_islands - 1)
+    segments: list[tuple]            # SEGMENT_DTYPE rows
+    segment_islands: list[list[int]]
+    experiments: list[Experiment]
+    final: dict | None = None        # final_fitness, best_select_fitness, elapsed_seconds, best_algorithm
+
+
+def _write_run(run_dir: Path, info: _RunInfo) -> None:
+    layout = Layout.of(info.cfg)
+    path = run_dir / RUN_FILE
+    tmp = _tmp_path(path)
+    with h5py.File(tmp, "w", libver=LIBVER) as f:
+        f.attrs.update(dict(
+            format=RUN_FORMAT, schema_version=SCHEMA_VERSION, azero_version=azero.__version__,
+            created=info.created, config_toml=info.cfg.to_toml(), base_seed=info.base_seed,
+            num_ranks=len(info.island_ids), island_ids=np.array(info.island_ids, dtype=np.int32),
+            num_islands=info.num_islands, status=info.status, full_history=info.full_history,
+            capacities=np.array(layout.capacities, dtype=np.int32)))
+        _write_config(f.create_group("config"), info.cfg)
+        f.create_dataset("segments", data=np.array(info.segments, dtype=SEGMENT_DTYPE))
+        group = f.create_group("segment_islands")
+        for i, ids in enumerate(info.segment_islands):
+            group.create_dataset(str(i), data=np.array(ids, dtype=np.int32))
+        experiments = np.zeros(len(info.experiments), dtype=layout.experiment_dtype)
+        for i, e in enumerate(info.experiments):
+            program, sizes = layout.encode(e.algorithm)
+            experiments[i] = (e.search_fitness, e.select_fitness, e.num_individuals, e.num_train_steps, sizes,
+                              program)
+        f.create_dataset("experiments", data=experiments)
+        if info.final is not None:
+            final = f.create_group("final")
+            program, sizes = layout.encode(info.final["best_algorithm"])
+            final.attrs.update(final_fitness=info.final["final_fitness"],
+                               best_select_fitness=info.final["best_select_fitness"],
+                               elapsed_seconds=info.final["elapsed_seconds"],
+                               best_algorithm_text=info.final["best_algorithm"].to_text())
+            final.create_dataset("best_program", data=program)
+            final.create_dataset("best_sizes", data=sizes)
+    _replace(tmp, path)
+
+
+def _read_run(run_dir: Path) -> _RunInfo:
+    path = run_dir / RUN_FILE
+    if not run_dir.is_dir():
+        raise RunStoreError(f"{run_dir}: no such run directory")
+    if not path.exists():
+        raise RunStoreError(f"{path}: missing (not a run directory)")
+    with _open_read(path) as f:
+        _check_header(f, path, RUN_FORMAT)
+        try:
+            cfg = _parse_config(str(f.attrs["config_toml"]), str(path))
+            layout = Layout.of(cfg)
+            if tuple(f.attrs["capacities"]) != layout.capacities:
+                raise RunStoreError(f"{path}: stored program rows {tuple(f.attrs['capacities'])} do not match "
+                                    f"its config ({layout.capacities})")
+            rows = f["experiments"][()]
+            if rows.dtype != layout.experiment_dtype:
+                raise RunStoreError(f"{path}: experiments table does not match the config's layout")
+            experiments = [Experiment(float(r["search_fitness"]), float(r["select_fitness"]),
+                                      int(r["num_individuals"]), int(r["num_train_steps"]),
+                                      layout.decode(r["program"], r["sizes"])) for r in rows]
+            final = None
+            if "final" in f:
+                g = f["final"]
+                final = dict(final_fitness=float(g.attrs["final_fitness"]),
+                             best_select_fitness=float(g.attrs["best_select_fitness"]),
+                             elapsed_seconds=float(g.attrs["elapsed_seconds"]),
+                             best_algorithm=layout.decode(g["best_program"][()], g["best_sizes"][()]))
+            segments = [tuple(r) for r in f["segments"][()]]
+            return _RunInfo(
+                cfg=cfg, base_seed=int(f.attrs["base_seed"]), full_history=bool(f.attrs["full_history"]),
+                created=str(f.attrs["created"]), status=str(f.attrs["status"]),
+                island_ids=[int(i) for i in f.attrs["island_ids"]], num_islands=int(f.attrs["num_islands"]),
+                segments=segments,
+                segment_islands=[[int(i) for i in f["segment_islands"][str(k)][()]] for k in range(len(segments))],
+                experiments=experiments, final=final)
+        except (KeyError, ValueError, TypeError, OSError) as error:
+            if isinstance(error, RunStoreError):
+                raise
+            raise RunStoreError(f"{path}: damaged run file ({' '.join(str(error).split())})") from None
+
+
+def _best_of(experiments: list[Experiment]) -> tuple[float, Algorithm]:
+    """Best select fitness and its algorithm, chosen as the loop chooses (later ties win)."""
+    best, alg = -np.inf, Algorithm.empty()
+    for e in experiments:
+        if e.select_fitness >= best:
+            best, alg = e.select_fitness, e.algorithm
+    return best, alg
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Island files
+
+
+def _create_island(path: Path, cfg: SearchConfig, attrs: dict, full_history: bool,
+                   content: dict[str, Any] | None = None) -> None:
+    """Write a complete island file (empty tables, or `content`) under a temporary name and move it in place.
+
+    `content` maps table names to rows (or a callable that copies them into the new dataset) and may hold
+    `population/...` and `resume/...` arrays.
+    """
+    layout = Layout.of(cfg)
+    P, R = layout.population_size, layout.row_length
+    tmp = _tmp_path(path)
+    content = content or {}
+    with h5py.File(tmp, "w", libver=LIBVER) as f:
+        f.attrs.update(dict(format=ISLAND_FORMAT, schema_version=SCHEMA_VERSION, azero_version=azero.__version__,
+                            config_toml=cfg.to_toml(), population_size=P,
+                            capacities=np.array(layout.capacities, dtype=np.int32), full_history=full_history,
+                            created=datetime.datetime.now().isoformat(timespec="seconds")))
+        f.attrs.update(attrs)
+        _write_config(f.create_group("config"), cfg)
+        tables = dict(_TABLES)
+        if full_history:
+            tables["history"] = (lambda lay: lay.lineage_dtype, P)   # one chunk per generation
+        for name, (dtype_of, chunk) in tables.items():
+            ds = f.create_dataset(name, (0,), maxshape=(None,), dtype=dtype_of(layout), chunks=(chunk,),
+                                  compression="lzf" if name == "history" else None)
+            rows = content.get(name)
+            if callable(rows):
+                rows(ds)
+            elif rows is not None and len(rows):
+                _append(ds, rows)
+        pop = f.create_group("population")
+        for name, shape, dtype in (("programs", (P, R), INSTRUCTION_DTYPE), ("sizes", (P, 3), np.int32),
+                                   ("fitness", (P,), np.float64)):
+            ds = pop.create_dataset(name, (0, *shape), maxshape=(None, *shape), dtype=dtype, chunks=(1, *shape),
+                                    compression="gzip", compression_opts=1, shuffle=True)
+            rows = content.get(f"population/{name}")
+            if callable(rows):
+                rows(ds)
+            elif rows is not None and len(rows):
+                _append(ds, rows)
+        resume = f.create_group("resume")
+        slots = [("fec_keys", layout.fec_capacity, np.uint64), ("fec_fitness", layout.fec_capacity, np.float64),
+                 ("fec_counts", layout.fec_capacity, np.int64), ("hurdle_ring", layout.hurdle_window, np.float64)]
+        for name, width, dtype in slots:
+            if width:
+                ds = resume.create_dataset(name, (NUM_SLOTS, width), dtype=dtype,
+                                           chunks=(1, min(width, 4096)))
+                rows = content.get(f"resume/{name}")
+                if callable(rows):
+                    rows(ds)
+                elif rows is not None:
+                    ds[...] = rows
+    _replace(tmp, path)
+
+
+def _copy_rows(src: h5py.Dataset, n: int):
+    """A content callable copying the first `n` rows of `src` in blocks."""
+    def copy(dst: h5py.Dataset) -> None:
+        dst.resize((n,) + dst.shape[1:])
+        for start in range(0, n, _COPY_BLOCK):
+            stop = min(n, start + _COPY_BLOCK)
+            dst[start:stop] = src[start:stop]
+    return copy
+
+
+@dataclasses.dataclass
+class _Counters:
+    """Where an island's store goes on: checkpoint numbering and generation count."""
+
+    generation: int = -1            # after_generation calls so far minus one (Init is generation 0)
+    next_seq: int = 1
+    resumable: int = 0              # resumable checkpoints written (the next one uses slot resumable % NUM_SLOTS)
+    last_checkpoint_generation: int = -2
+
+
+def _specs_seeds(specs, defaults, width: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """(set flag, param seeds, data seeds) of the current task specs; flag 0 when they are the config's."""
+    param = np.zeros(width, dtype=np.uint32)
+    data = np.zeros(width, dtype=np.uint32)
+    if list(specs) == list(defaults):
+        return 0, param, data
+    p = [s for spec in specs for s in spec.param_seeds]
+    d = [s for spec in specs for s in spec.data_seeds]
+    if len(p) != sum(spec.num_tasks for spec in specs) or len(d) != len(p):
+        raise ValueError("randomised task specs must carry one param and one data seed per task")
+    param[:len(p)] = p
+    data[:len(d)] = d
+    return 1, param, data
+
+
+def _specs_from_seeds(defaults, flag: int, param: np.ndarray, data: np.ndarray) -> list:
+    if not flag:
+        return list(defaults)
+    out, i = [], 0
+    for spec in defaults:
+        n = spec.num_tasks
+        out.append(dataclasses.replace(spec, param_seeds=[int(s) for s in param[i:i + n]],
+                                       data_seeds=[int(s) for s in data[i:i + n]]))
+        i += n
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The writer
+
+
+class RunStore:
+    """Records a search into `run_dir` (see the module docstring); pass it as `Search(..., store=...)`.
+
+    `checkpoint_every_seconds` overrides the config's interval (0 = only at stop); `checkpoint_every_generations`
+    checkpoints at fixed generations instead (deterministic; for tests and benchmarks). `full_history` also
+    records every evaluated individual (fitness and program).
+    """
+
+    def __init__(self, run_dir: str | os.PathLike, *, full_history: bool = False,
+                 checkpoint_every_seconds: float | None = None, checkpoint_every_generations: int | None = None):
+        self.run_dir = Path(run_dir)
+        self.full_history = full_history
+        self.every_seconds = checkpoint_every_seconds
+        self.every_generations = checkpoint_every_generations
+        self.counters = _Counters()
+        self.info: _RunInfo | None = None      # rank 0 only
+        self.island_id = 0
+        self.layout: Layout | None = None
+        self.file: h5py.File | None = None
+        self.tables: dict[str, _Table] = {}
+        self._writer: concurrent.futures.ThreadPoolExecutor | None = None
+        self._history: concurrent.futures.Future | None = None
+        self._history_key: tuple[int, int] | None = None   # (experiment, individuals) last recorded in history
+        self._lock: int | None = None           # flock held on .island-NNNN.lock while this store writes
+        self.last_checkpoint_time = time.monotonic()
+        self.seconds_in_store = 0.0            # time spent in the hooks (benchmarks)
+        self.replace_run = False               # start() may replace an existing run (resume without checkpoint)
+
+    # -- setup --
+
+    def _attach(self, cfg: SearchConfig, island_id: int) -> None:
+        """Open this island's (complete, renamed-in) file for appending in SWMR mode."""
+        self.island_id = island_id
+        self.layout = Layout.of(cfg)
+        if self.every_seconds is None:
+            self.every_seconds = cfg.checkpoint_every_seconds
+        path = self.run_dir / island_file(island_id)
+        self._lock = _lock(self.run_dir, island_id)
+        # Opened in SWMR-write mode from the first moment (no window in which a kill would leave a file that
+        # only h5clear can open again).
+        fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+        fapl.set_libver_bounds(h5py.h5f.LIBVER_V110, h5py.h5f.LIBVER_V110)
+        fapl.set_file_locking(True, True)      # best effort: file systems without locks are fine
+        self.file = h5py.File(h5py.h5f.open(os.fsencode(path), h5py.h5f.ACC_RDWR | h5py.h5f.ACC_SWMR_WRITE,
+                                            fapl=fapl))
+        self.tables = {name: _Table(self.file[name]) for name in (*_TABLES, "history") if name in self.file}
+        if self.full_history:
+            self._writer = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        self.last_checkpoint_time = time.monotonic()
+
+    def _write_run(self) -> None:
+        _write_run(self.run_dir, self.info)
+
+    # -- hooks called by Search --
+
+    def start(self, search: Search) -> None:
+        """A fresh run: run.h5 saying "starting" (rank 0), every island's empty file, then run.h5 "running".
+
+        A run killed while starting holds nothing worth keeping: resume starts it again."""
+        t0 = time.perf_counter()
+        island = search.island
+        error = None
+        if island.is_root and not self.replace_run and _holds_run(self.run_dir):
+            error = f"{self.run_dir}: already holds a run; continue it with resume"
+        error = island.broadcast(error)
+        if error is not None:
+            raise RunStoreError(error)
+        if island.is_root:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self.info = _RunInfo(
+                cfg=search.cfg, base_seed=search.base_seed, full_history=self.full_history,
+                created=datetime.datetime.now().isoformat(timespec="seconds"), status="starting",
+                island_ids=list(range(island.size)), num_islands=island.size,
+                segments=[(time.time(), island.size, -1, 0)], segment_islands=[list(range(island.size))],
+                experiments=[])
+            self._write_run()
+        island.broadcast(None)   # run directory exists on every rank
+        _create_island(self.run_dir / island_file(island.rank), search.cfg,
+                       dict(island=island.rank, base_seed=search.base_seed, island_seed=search.seed,
+                            parent_island=-1, parent_checkpoint=-1), self.full_history)
+        self._attach(search.cfg, island.rank)
+        island.any(False)        # a barrier: every island file exists
+        if island.is_root:
+            self.info.status = "running"
+            self._write_run()
+        self.seconds_in_store += time.perf_counter() - t0
+
+    def progress(self, search: Search) -> None:
+        """One progress row (what the progress line shows, plus counters), flushed for live readers."""
+        t0 = time.perf_counter()
+        evolution, evaluator = search.evolution, search.evaluator
+        mean, stdev, best, _ = evolution.stats()
+        fec = evaluator.fec
+        row = np.array([(len(search.experiments), evolution.num_individuals, evaluator.num_train_steps,
+                         time.monotonic() - search.started, time.time(), mean, stdev, best,
+                         0 if fec is None else fec.hits, 0 if fec is None else fec.misses,
+                         evolution.hurdle_rejections)], dtype=PROGRESS_DTYPE)
+        self.tables["progress"].append(row)
+        self.file.flush()
+        self.seconds_in_store += time.perf_counter() - t0
+
+    def after_generation(self, search: Search) -> None:
+        """New bests (and every individual with full history); a checkpoint when one is due."""
+        t0 = time.perf_counter()
+        self.counters.generation += 1
+        evolution = search.evolution
+        experiment = len(search.experiments)
+        n = evolution.num_improved
+        if n:
+            rows = np.zeros(n, dtype=self.layout.lineage_dtype)
+            rows["experiment"] = experiment
+            rows["individual"] = evolution.improved_individuals[:n]
+            rows["fitness"] = evolution.improved_fitness[:n]
+            rows["sizes"] = evolution.improved_sizes[:n]
+            rows["program"] = evolution.improved_programs[:n]
+            self.tables["lineage"].append(rows)
+        self.before_migration(search)
+        if self.every_generations:     # the same on every rank: no collective needed
+            due = self.counters.generation % self.every_generations == 0
+        elif self.every_seconds:         # rank 0's clock decides for all
+            due = search.island.broadcast(search.island.is_root and
+                                          time.monotonic() - self.last_checkpoint_time >= self.every_seconds)
+        else:
+            due = False
+        self.seconds_in_store += time.perf_counter() - t0
+        if due:
+            self.checkpoint(search)
+
+    def before_migration(self, search: Search) -> None:
+        """With full history, record the generation just evaluated (slot s = its s-th individual) now, before
+        immigrants replace its oldest slots; after_generation then skips it. A no-op without full history."""
+        if not self.full_history:
+            return
+        evolution = search.evolution
+        key = (len(search.experiments), evolution.num_individuals)
+        if key == self._history_key:
+            return
+        self._history_key = key
+        P = evolution.population_size
+        rows = np.zeros(P, dtype=self.layout.lineage_dtype)
+        rows["experiment"] = key[0]
+        rows["individual"] = np.arange(evolution.num_individuals - P + 1, evolution.num_individuals + 1)
+        rows["fitness"] = evolution.fitness
+        rows["sizes"] = evolution.sizes
+        rows["program"] = evolution.programs
+        self._wait_history()
+        self._history = self._writer.submit(self.tables["history"].append, rows)
+
+    def checkpoint(self, search: Search, force: bool = False) -> None:
+        """Write a resumable checkpoint now (`force`: the stop request's; skipped if this boundary has one)."""
+        t0 = time.perf_counter()
+        if self.counters.last_checkpoint_generation != self.counters.generation:
+            self._snapshot(search, resumable=True)
+        if force and search.island.is_root:
+            self.info.status = "stopped"
+            self._write_run()
+        self.seconds_in_store += time.perf_counter() - t0
+
+    def experiment_done(self, search: Search, experiment: Experiment) -> None:
+        """Final population of the experiment (a non-resumable snapshot); the experiment into run.h5."""
+        t0 = time.perf_counter()
+        self._snapshot(search, resumable=False)
+        if search.island.is_root:
+            self.info.experiments = list(search.experiments)
+            self._write_run()
+        self.seconds_in_store += time.perf_counter() - t0
+
+    def finish(self, search: Search, result: SearchResult) -> None:
+        """Final result into run.h5 (rank 0); close this island's file (which ends SWMR mode)."""
+        t0 = time.perf_counter()
+        if search.island.is_root:
+            self.info.experiments = list(result.experiments)
+            self.info.status = "finished"
+            self.info.final = dict(final_fitness=float(result.final_fitness),
+                                   best_select_fitness=float(result.best_select_fitness),
+                                   elapsed_seconds=float(result.elapsed_seconds),
+                                   best_algorithm=result.best_algorithm)
+            self._write_run()
+        self.close()
+        self.seconds_in_store += time.perf_counter() - t0
+
+    def migration(self, search: Search, from_rank: int, to_rank: int, fitness: np.ndarray) -> None:
+        """Record migrants moved from `from_rank` to `to_rank` (their fitness), at this island's count."""
+        t0 = time.perf_counter()
+        fitness = np.asarray(fitness, dtype=np.float64).reshape(-1)
+        if len(fitness) > self.layout.num_migrants:
+            raise ValueError(f"{len(fitness)} migrants > islands.num_migrants ({self.layout.num_migrants})")
+        row = np.zeros(1, dtype=self.layout.migration_dtype)
+        row["fitness"] = np.nan
+        row[0]["fitness"][:len(fitness)] = fitness
+        row["experiment"] = len(search.experiments)
+        row["individuals"] = search.evolution.num_individuals
+        row["elapsed"] = time.monotonic() - search.started
+        row["wall_time"] = time.time()
+        row["from_rank"], row["to_rank"], row["count"] = from_rank, to_rank, len(fitness)
+        self.tables["migrations"].append(row)
+        self.seconds_in_store += time.perf_counter() - t0
+
+    def close(self) -> None:
+        self._wait_history()
+        if self._writer is not None:
+            self._writer.shutdown()
+            self._writer = None
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    def _wait_history(self) -> None:
+        """Finish the pending history append (it runs in a thread, beside the next nogil generation)."""
+        if self._history is not None:
+            self._history.result()
+            self._history = None
+
+    # -- checkpoints --
+
+    def _snapshot(self, search: Search, resumable: bool) -> None:
+        """Population snapshot, then (resumable) FEC and hurdle ring into the next slot, then the commit row.
+
+        Each step is flushed before the next, so the checkpoint row — written last — only ever names data that
+        is complete in the file; the slots of the previous NUM_SLOTS - 1 resumable checkpoints are untouched.
+        """
+        f, layout, counters = self.file, self.layout, self.counters
+        self._wait_history()
+        state = search.checkpoint_state()
+        evo, ev = state["evolution"], state["evaluator"]
+        pop = f["population"]
+        k = self.tables["checkpoints"].length
+        for name in ("programs", "sizes", "fitness"):
+            ds = pop[name]
+            ds.resize((k + 1,) + ds.shape[1:])
+            ds[k] = evo[name]
+        slot = -1
+        fec = ev["fec"]
+        fec_size = 0 if fec is None else len(fec["entries"][0])
+        hurdles = evo["hurdles"]
+        if resumable:
+            slot = counters.resumable % NUM_SLOTS
+            if fec is not None and fec_size:
+                for name, values in zip(("fec_keys", "fec_fitness", "fec_counts"), fec["entries"]):
+                    f["resume"][name][slot, :fec_size] = values
+            if hurdles is not None:
+                f["resume"]["hurdle_ring"][slot] = hurdles[0]
+        f.flush()
+        if resumable:
+            _fsync(f)
+        search_flag, search_param, search_data = _specs_seeds(
+            state["search_specs"], search.cfg.search_tasks, layout.num_search_tasks)
+        select_flag, select_param, select_data = _specs_seeds(
+            state["select_specs"], search.cfg.select_tasks, layout.num_select_tasks)
+        fitness = evo["fitness"]
+        row = np.zeros(1, dtype=layout.checkpoint_dtype)
+        row[0] = (
+            counters.next_seq, resumable, slot, counters.generation, len(state["experiments"]),
+            evo["num_individuals"], ev["num_train_steps"], state["init_steps"], state["steps"],
+            NO_PRINT if state["last_printed"] is None else state["last_printed"], state["elapsed"],
+            state["experiment_elapsed"], time.time(), state["best_select_fitness"], evo["best_ever_fitness"],
+            fitness.max(), fitness.mean(), 0 if fec is None else fec["hits"], 0 if fec is None else fec["misses"],
+            fec_size, evo["hurdle_rejections"], *((0, 0, 0.0) if hurdles is None else hurdles[1:]), state["rng"],
+            search_flag, search_param, search_data, select_flag, select_param, select_data,
+            self.tables["progress"].length, self.tables["lineage"].length, self.tables["migrations"].length,
+            self.tables["history"].length if self.full_history else 0)
+        self.tables["checkpoints"].append(row)
+        f.flush()
+        counters.next_seq += 1
+        if resumable:
+            _fsync(f)
+            counters.resumable += 1
+            counters.last_checkpoint_generation = counters.generation
+            self.last_checkpoint_time = time.monotonic()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reading island files
+
+
+@dataclasses.dataclass
+class _IslandHead:
+    """An island file's checkpoint table (enough to plan a resume)."""
+
+    path: Path
+    checkpoints: np.ndarray
+    population_rows: int
+
+    def retained(self) -> list[int]:
+        """Indices of the resumable checkpoints whose slots are certainly intact: the newest NUM_SLOTS - 1 (the
+        next checkpoint overwrites the slot of the one before them, maybe when the writer was killed)."""
+        rows = np.flatnonzero(self.checkpoints["resumable"] == 1)
+        return [int(i) for i in rows[-(NUM_SLOTS - 1):] if i < self.population_rows]
+
+
+def _check_island(f: h5py.File, path: Path, cfg: SearchConfig, base_seed: int) -> None:
+    """An island file of this run: format, schema, the run's config and seed."""
+    _check_header(f, path, ISLAND_FORMAT)
+    stored = _parse_config(str(f.attrs["config_toml"]), str(path))
+    if stored != cfg:
+        raise RunStoreError(f"{path}: belongs to another run (config differs from run.h5 in "
+                            f"{_config_difference(stored, cfg)})")
+    if int(f.attrs["base_seed"]) != base_seed:
+        raise RunStoreError(f"{path}: belongs to another run (seed {int(f.attrs['base_seed'])}, "
+                            f"run.h5 has {base_seed})")
+
+
+def _read_head(path: Path, cfg: SearchConfig, base_seed: int) -> _IslandHead:
+    with _open_read(path) as f:
+        try:
+            _check_island(f, path, cfg, base_seed)
+            layout = Layout.of(cfg)
+            table = f["checkpoints"][()]
+            if table.dtype != layout.checkpoint_dtype:
+                raise RunStoreError(f"{path}: checkpoint table does not match the config's layout")
+            return _IslandHead(path, _valid_rows(table, "checkpoints"),
+                               f["population"]["fitness"].shape[0])
+        except (KeyError, ValueError, TypeError, OSError) as error:
+            if isinstance(error, RunStoreError):
+                raise
+            raise RunStoreError(f"{path}: damaged island file ({' '.join(str(error).split())})") from None
+
+
+def _read_state(f: h5py.File, path: Path, index: int, cfg: SearchConfig,
+                experiments: list[Experiment]) -> dict[str, Any]:
+    """The `Search.checkpoint_state()` dict of checkpoint row `index` (resumable)."""
+    row = f["checkpoints"][index]
+    if int(row["experiment"]) > len(experiments):
+        raise RunStoreError(f"{path}: checkpoint {int(row['seq'])} needs {int(row['experiment'])} experiments, "
+                            f"run.h5 has {len(experiments)}")
+    done = experiments[:int(row["experiment"])]
+    best_select, best_alg = _best_of(done)
+    if best_select != row["best_select_fitness"]:
+        raise RunStoreError(f"{path}: checkpoint {int(row['seq'])} does not agree with run.h5's experiments")
+    slot = int(row["slot"])
+    fec_size = int(row["fec_size"])
+    resume = f["resume"]
+    fec = None
+    if cfg.fec is not None:
+        fec = dict(entries=tuple(resume[name][slot, :fec_size] for name in ("fec_keys", "fec_fitness", "fec_counts")),
+                   hits=int(row["fec_hits"]), misses=int(row["fec_misses"]))
+    hurdles = None
+    if cfg.hurdles is not None:
+        hurdles = (resume["hurdle_ring"][slot], int(row["hurdle_fill"]), int(row["hurdle_position"]),
+                   float(row["hurdle"]))
+    pop = f["population"]
+    return dict(
+        base_seed=int(f.attrs["base_seed"]), seed=int(f.attrs["island_seed"]), rng=row["rng"].copy(),
+        experiments=list(done), best_select_fitness=best_select, best_algorithm=best_alg,
+        search_specs=_specs_from_seeds(cfg.search_tasks, row["search_seeds_set"], row["search_param_seeds"],
+                                       row["search_data_seeds"]),
+        select_specs=_specs_from_seeds(cfg.select_tasks, row["select_seeds_set"], row["select_param_seeds"],
+                                       row["select_data_seeds"]),
+        init_steps=int(row["init_steps"]), steps=int(row["steps"]),
+        last_printed=None if row["last_printed"] == NO_PRINT else int(row["last_printed"]),
+        elapsed=float(row["elapsed"]), experiment_elapsed=float(row["experiment_elapsed"]),
+        evolution=dict(programs=pop["programs"][index], sizes=pop["sizes"][index], fitness=pop["fitness"][index],
+                       num_individuals=int(row["individuals"]), best_ever_fitness=float(row["best_ever_fitness"]),
+                       hurdle_rejections=int(row["hurdle_rejections"]), hurdles=hurdles),
+        evaluator=dict(num_train_steps=int(row["train_steps"]), fec=fec))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Resume
+
+
+def _plan(run_dir: Path, num_ranks: int, cfg: SearchConfig | None) -> dict[str, Any]:
+    """Rank 0's reading of the run: which checkpoint, which island each rank continues. Writes nothing."""
+    info = _read_run(run_dir)
+    if cfg is not None and cfg != info.cfg:
+        raise RunStoreError(f"{run_dir / RUN_FILE}: the given config does not match the stored run "
+                            f"(differs in {_config_difference(cfg, info.cfg)})")
+    plan: dict[str, Any] = dict(info=info, messages=[])
+    if info.status == "finished":
+        final = info.final
+        plan["result"] = SearchResult(info.base_seed, final["best_algorithm"], final["best_select_fitness"],
+                                      final["final_fitness"], info.experiments, final["elapsed_seconds"])
+        return plan
+    if info.status == "starting":
+        plan["seq"] = None
+        plan["messages"].append(f"Run {run_dir} was killed while starting: starting it again from seed "
+                                f"{info.base_seed}.")
+        return plan
+    for i in info.island_ids:
+        fd = _lock(run_dir, i)          # refuse to resume a run that is still being written
+        if fd is not None:
+            os.close(fd)
+    heads = {i: _read_head(run_dir / island_file(i), info.cfg, info.base_seed) for i in info.island_ids}
+    retained = {i: {int(heads[i].checkpoints["seq"][k]): k for k in heads[i].retained()} for i in heads}
+    common = set.intersection(*(set(r) for r in retained.values()))
+    usable = [seq for seq in common
+              if all(int(heads[i].checkpoints["experiment"][retained[i][seq]]) <= len(info.experiments)
+                     for i in heads)]
+    if not usable:
+        if any(retained.values()):
+            raise RunStoreError(f"{run_dir}: the islands have no checkpoint in common")
+        plan["seq"] = None
+        plan["messages"].append(f"Run {run_dir} has no checkpoint yet: starting it again from seed "
+                                f"{info.base_seed}.")
+        return plan
+    seq = max(usable)
+    plan["seq"] = seq
+    old = info.island_ids
+    fitness_at = {}
+    for i in old:
+        with _open_read(heads[i].path) as f:
+            fitness_at[i] = float(f["population"]["fitness"][retained[i][seq]].max())
+    order = sorted(old, key=lambda i: (-fitness_at[i], i))       # best island first
+    row = heads[old[0]].checkpoints[retained[old[0]][seq]]
+    plan["messages"].append(f"Resuming run {run_dir} from checkpoint {seq} (experiment {int(row['experiment']) + 1}, "
+                            f"indivs={int(row['individuals'])}).")
+    if num_ranks == len(old):
+        assignments = [dict(island=i, source=i) for i in old]
+    elif num_ranks < len(old):
+        assignments = [dict(island=i, source=i) for i in order[:num_ranks]]
+        plan["messages"].append(
+            f"{len(old)} islands on {num_ranks} ranks: keeping the best islands " + ", ".join(
+                f"{a['island']} (rank {r})" for r, a in enumerate(assignments)) +
+            "; retiring " + ", ".join(str(i) for i in order[num_ranks:]) + ".")
+    else:
+        assignments = [dict(island=i, source=i) for i in old]
+        for r in range(len(old), num_ranks):
+            source = order[(r - len(old)) % len(old)]
+            assignments.append(dict(island=info.num_islands + r - len(old), source=source))
+        plan["messages"].append(
+            f"{len(old)} islands on {num_ranks} ranks: " + ", ".join(
+                f"rank {r} starts island {a['island']} as a copy of island {a['source']}"
+                for r, a in enumerate(assignments) if a["island"] != a["source"]) +
+            " (fresh random streams from the seed and the rank).")
+    plan["assignments"] = assignments
+    plan["indices"] = {i: retained[i][seq] for i in old}
+    return plan
+
+
+def _prepare_island(run_dir: Path, plan: dict[str, Any], rank: int, island_seed: int
+                    ) -> tuple[Path, Path, dict[str, Any], _Counters]:
+    """This rank's island file at the planned checkpoint, under a temporary name; and its state and counters.
+
+    A continued island keeps its tables up to the checkpoint; a new island (more ranks than islands) starts
+    with that checkpoint alone, its generator re-seeded from (island seed of the rank, checkpoint seq).
+    """
+    info: _RunInfo = plan["info"]
+    a = plan["assignments"][rank]
+    source = run_dir / island_file(a["source"])
+    index = plan["indices"][a["source"]]
+    target = run_dir / island_file(a["island"])
+    new = a["island"] != a["source"]
+    with _open_read(source) as f:
+        try:
+            state = _read_state(f, source, index, info.cfg, info.experiments)
+            row = f["checkpoints"][index:index + 1].copy()
+            counters = _Counters(generation=int(row["generation"][0]), next_seq=int(row["seq"][0]) + 1,
+                                 last_checkpoint_generation=int(row["generation"][0]))
+            content: dict[str, Any] = {}
+            attrs = {name: f.attrs[name] for name in ("island", "base_seed", "island_seed", "parent_island",
+                                                      "parent_checkpoint")}
+            resume_names = [name for name in ("fec_keys", "fec_fitness", "fec_counts", "hurdle_ring")
+                            if name in f["resume"]]
+            if new:
+                fresh = hash_mix(island_seed, int(row["seq"][0]))
+                state["seed"] = fresh
+                state["rng"] = RandomGenerator(fresh).get_state()
+                slot = int(row["slot"][0])
+                row["rng"] = state["rng"]
+                row["slot"] = 0
+                for name in ("progress_rows", "lineage_rows", "migration_rows", "history_rows"):
+                    row[name] = 0
+                content["checkpoints"] = row
+                for name in ("programs", "sizes", "fitness"):
+                    content[f"population/{name}"] = f["population"][name][index:index + 1]
+                for name in resume_names:
+                    values = np.zeros(f["resume"][name].shape, dtype=f["resume"][name].dtype)
+                    values[0] = f["resume"][name][slot]
+                    content[f"resume/{name}"] = values
+                attrs.update(island=a["island"], island_seed=fresh, parent_island=a["source"],
+                             parent_checkpoint=int(row["seq"][0]))
+                counters.resumable = 1
+                tmp_target = _tmp_path(target)
+                _create_island(tmp_target, info.cfg, attrs, info.full_history, content)
+            else:
+                for name in ("progress", "lineage", "migrations") + (("history",) if info.full_history else ()):
+                    key = "migration_rows" if name == "migrations" else f"{name}_rows"
+                    content[name] = _copy_rows(f[name], int(row[key][0]))
+                content["checkpoints"] = _copy_rows(f["checkpoints"], index + 1)
+                for name in ("programs", "sizes", "fitness"):
+                    content[f"population/{name}"] = _copy_rows(f["population"][name], index + 1)
+                for name in resume_names:
+                    content[f"resume/{name}"] = f["resume"][name][()]
+                counters.resumable = int(np.count_nonzero(f["checkpoints"]["resumable"][:index + 1]))
+                tmp_target = _tmp_path(target)
+                _create_island(tmp_target, info.cfg, attrs, info.full_history, content)
+        except (KeyError, ValueError, TypeError, OSError) as error:
+            if isinstance(error, RunStoreError):
+                raise
+            raise RunStoreError(f"{source}: damaged island file ({' '.join(str(error).split())})") from None
+    return tmp_target, target, state, counters
+
+
+def resume(run_dir: str | os.PathLike, out: TextIO | None = None, island=None, *, cfg: SearchConfig | None = None,
+           progress_bar: bool = False, checkpoint_every_seconds: float | None = None,
+           checkpoint_every_generations: int | None = None,
+           prepare: Callable[[Search], None] | None = None) -> SearchResult:
+    """Continue the run in `run_dir` from its last checkpoint and return its result.
+
+    With the same rank count the result is bitwise the one of the uninterrupted run. With fewer ranks the best
+    islands go on (best on rank 0); with more, the extra ranks start copies of the best islands with fresh
+    random streams; the log says which. A finished run returns its stored result; a run with no checkpoint
+    starts again from its seed. `cfg`, if given, must equal the stored config. Under MPI pass this rank's
+    island (every rank calls resume). `prepare(search)` is called with the Search before it runs (e.g. to
+    install signal handlers that call its request_stop). RunStoreError (one line) on a bad run directory,
+    before any write.
+    """
+    island = island if island is not None else LocalIsland()
+    out = sys.stdout if out is None else out
+    run_dir = Path(run_dir)
+    plan, error = None, None
+    if island.is_root:
+        try:
+            plan = _plan(run_dir, island.size, cfg)
+        except RunStoreError as e:
+            error = str(e)
+        else:
+            for stale in run_dir.glob(".*.tmp"):      # left by a writer killed while writing a file
+                stale.unlink(missing_ok=True)
+    plan, error = island.broadcast((plan, error))
+    if error is not None:
+        raise RunStoreError(error)
+    info: _RunInfo = plan["info"]
+    say = (lambda line: print(line, file=out, flush=True)) if island.is_root else (lambda line: None)
+    if "result" in plan:
+        say(f"Run {run_dir} has finished; nothing to resume.")
+        return plan["result"]
+    store = RunStore(run_dir, full_history=info.full_history, checkpoint_every_seconds=checkpoint_every_seconds,
+                     checkpoint_every_generations=checkpoint_every_generations)
+    for line in plan["messages"]:
+        say(line)
+    if plan["seq"] is None:   # start() replaces run.h5 and the island files, each by an atomic rename
+        store.replace_run = True
+        search = Search(info.cfg, info.base_seed, out=out, island=island, store=store, progress_bar=progress_bar)
+        if prepare is not None:
+            prepare(search)
+        try:
+            return search.run()
+        finally:
+            store.close()
+    # Phase 1: every rank builds its island file under a temporary name (nothing replaced yet).
+    tmp, failed, message = None, False, ""
+    try:
+        tmp, target, state, counters = _prepare_island(run_dir, plan, island.rank,
+                                                       island.island_seed(info.base_seed))
+    except RunStoreError as e:
+        failed, message = True, str(e)
+    if island.any(failed):
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        raise RunStoreError(message or f"{run_dir}: resume failed on another rank")
+    # Phase 2: move the files in place, then run.h5 names the new segment.
+    os.replace(tmp, target)
+    island.broadcast(None)
+    a = plan["assignments"][island.rank]
+    if island.is_root:
+        ids = [x["island"] for x in plan["assignments"]]
+        info.experiments = state["experiments"]
+        info.status = "running"
+        info.island_ids = ids
+        info.num_islands = max(info.num_islands, max(ids) + 1)
+        info.segments.append((time.time(), island.size, plan["seq"], state["evolution"]["num_individuals"]))
+        info.segment_islands.append(ids)
+        store.info = info
+        _write_run(run_dir, info)
+    island.broadcast(None)
+    store.counters = counters
+    store._attach(info.cfg, a["island"])
+    search = Search(info.cfg, info.base_seed, out=out, island=island, store=store, progress_bar=progress_bar)
+    search.restore_state(state)
+    if prepare is not None:
+        prepare(search)
+    try:
+        return search.run()
+    finally:
+        store.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Readers
+
+
+@dataclasses.dataclass
+class IslandRun:
+    """One island's records as numpy arrays (see docs/run_format.md for every field).
+
+    `population_*[k]` is the population at `checkpoints[k]`; `population_ages[k, s]` is the number of
+    individuals evaluated since slot s was filled (snapshots are taken between generations, which fill the
+    slots in order). `history` is None unless the run recorded every individual.
+    """
+
+    island: int
+    path: Path
+    attrs: dict
+    layout: Layout
+    progress: np.ndarray
+    lineage: np.ndarray
+    migrations: np.ndarray
+    checkpoints: np.ndarray
+    population_programs: np.ndarray
+    population_sizes: np.ndarray
+    population_fitness: np.ndarray
+    history: np.ndarray | None
+
+    @property
+    def population_ages(self) -> np.ndarray:
+        P = self.layout.population_size
+        return np.broadcast_to(np.arange(P - 1, -1, -1, dtype=np.int64), self.population_fitness.shape)
+
+    def algorithm(self, record) -> Algorithm:
+        """The Algorithm of a lineage/history row (any record with `program` and `sizes`)."""
+        return self.layout.decode(record["program"], record["sizes"])
+
+    def population_algorithm(self, checkpoint: int, slot: int) -> Algorithm:
+        return self.layout.decode(self.population_programs[checkpoint, slot],
+                                  self.population_sizes[checkpoint, slot])
+
+
+@dataclasses.dataclass
+class Run:
+    """A run directory read into memory: config, per-island records, experiments and final result."""
+
+    path: Path
+    config: SearchConfig
+    config_toml: str
+    azero_version: str
+    schema_version: int
+    seed: int
+    num_ranks: int
+    status: str
+    island_ids: list[int]          # island continued by each rank of the latest segment
+    segments: np.ndarray
+    segment_islands: list[list[int]]
+    islands: list[IslandRun]       # every island ever created, by island number
+    experiments: np.ndarray
+    experiment_algorithms: list[Algorithm]
+    final: dict | None             # final_fitness, best_select_fitness, elapsed_seconds, best_algorithm
+
+
+def _read_island(path: Path, cfg: SearchConfig, base_seed: int) -> IslandRun:
+    layout = Layout.of(cfg)
+    with _open_read(path) as f:
+        try:
+            _check_island(f, path, cfg, base_seed)
+            tables = {name: _valid_rows(f[name][()], name)
+                      for name in ("progress", "lineage", "migrations", "checkpoints")}
+            history = _valid_rows(f["history"][()], "history") if "history" in f else None
+            k = len(tables["checkpoints"])
+            pop = f["population"]
+            k = min(k, pop["programs"].shape[0], pop["sizes"].shape[0], pop["fitness"].shape[0])
+            return IslandRun(
+                int(f.attrs["island"]), path, dict(f.attrs), layout, tables["progress"], tables["lineage"],
+                tables["migrations"], tables["checkpoints"][:k], pop["programs"][:k], pop["sizes"][:k],
+                pop["fitness"][:k], history)
+        except (KeyError, ValueError, TypeError, OSError) as error:
+            if isinstance(error, RunStoreError):
+                raise
+            raise RunStoreError(f"{path}: damaged island file ({' '.join(str(error).split())})") from None
+
+
+def load_run(run_dir: str | os.PathLike) -> Run:
+    """Read a run directory (also while it is being written). RunStoreError on a bad directory."""
+    run_dir = Path(run_dir)
+    info = _read_run(run_dir)
+    layout = Layout.of(info.cfg)
+    with _open_read(run_dir / RUN_FILE) as f:
+        meta = dict(f.attrs)
+        experiments = f["experiments"][()]
+        segments = f["segments"][()]
+    islands = []
+    for i in range(info.num_islands):
+        path = run_dir / island_file(i)
+        if path.exists() or (i in info.island_ids and info.status != "starting"):
+            islands.append(_read_island(path, info.cfg, info.base_seed))
+    return Run(run_dir, info.cfg, str(meta["config_toml"]), str(meta["azero_version"]), int(meta["schema_version"]),
+               info.base_seed, len(info.island_ids), info.status, info.island_ids, segments, info.segment_islands,
+               islands, experiments, [layout.decode(r["program"], r["sizes"]) for r in experiments], info.final)
+
+
+def run_config(run_dir: str | os.PathLike) -> SearchConfig:
+    """The config of the run in `run_dir` (reads run.h5 only). RunStoreError on a bad directory."""
+    return _read_run(Path(run_dir)).cfg
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.1f} h ago"
+
+
+def status(run_dir: str | os.PathLike) -> str:
+    """A few lines on a live or finished run: state, experiments, and per island individuals, best fitness,
+    last progress and last checkpoint. RunStoreError on a bad directory."""
+    run_dir = Path(run_dir)
+    info = _read_run(run_dir)
+    now = time.time()
+    lines = [f"run {run_dir}: {info.status}, seed {info.base_seed}, {len(info.island_ids)} rank(s), "
+             f"{len(info.experiments)} experiment(s) done"
+             + (f", best select fitness {_best_of(info.experiments)[0]:.6f}" if info.experiments else "")]
+    for rank, i in enumerate(info.island_ids):
+        path = run_dir / island_file(i)
+        if not path.exists():
+            lines.append(f"  island {i} (rank {rank}): not started")
+            continue
+        with _open_read(path) as f:
+            _check_header(f, path, ISLAND_FORMAT)
+            progress = _valid_rows(f["progress"][()], "progress")
+            checkpoints = _valid_rows(f["checkpoints"].fields(["seq", "resumable", "wall_time", "individuals"])[()],
+                                      "checkpoints")
+        if not len(progress):
+            lines.append(f"  island {i} (rank {rank}): starting")
+            continue
+        p = progress[-1]
+        text = (f"  island {i} (rank {rank}): experiment {int(p['experiment']) + 1}, indivs={int(p['individuals'])}, "
+                f"best fit={p['best']:.6f}, mean={p['mean']:.6f}, last progress {_ago(now - p['wall_time'])}")
+        resumable = checkpoints[checkpoints["resumable"] == 1]
+        if len(resumable):
+            c = resumable[-1]
+            text += f", last checkpoint {_ago(now - c['wall_time'])} (#{int(c['seq'])}, indivs={int(c['individuals'])})"
+        else:
+            text += ", no checkpoint yet"
+        lines.append(text)
+    if info.final is not None:
+        final = info.final
+        lines.append(f"final fitness {final['final_fitness']:.6f} (select {final['best_select_fitness']:.6f}, "
+                     f"{final['elapsed_seconds']:.0f} s)")
+    return "\n".join(lines)
+
+
+def new_run_dir(root: str | os.PathLike = "runs", seed: int | None = None) -> Path:
+    """Create and return a fresh folder `root/YYYYmmdd-HHMMSS[-seedN][-k]` (the CLI's default run directory)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    stem = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ("" if seed is None else f"-seed{seed}")
+    for k in range(1000):
+        path = root / (stem if k == 0 else f"{stem}-{k}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise RunStoreError(f"{root}: cannot create a new run directory")

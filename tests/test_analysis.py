@@ -1,0 +1,510 @@
+"""Offline analysis: simplify (exact fitness kept), slot descriptions, run summary, plots, tables, DataFrames.
+
+The run-based tests read small real run directories written by azero.search.search (one process, every
+individual recorded) and by a 2-rank MPI run with migrations.
+"""
+import dataclasses
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+import azero
+from azero import algorithms, analysis, islands, ops, presets
+from azero._core import INSTRUCTION_DTYPE
+from azero._core.evaluator import Evaluator
+from azero._core.executor import run_executor
+from azero._core.rng import RandomGenerator
+from azero.algorithm import Algorithm, ProgramError
+from azero.storage import load_run
+from azero.tasks import Task, TaskSpec, make_tasks
+
+REPO = Path(__file__).resolve().parents[1]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Random programs over all 65 ops
+
+
+def random_program(rng: np.random.Generator, S: int, V: int, M: int, max_sizes=(6, 8, 10),
+                   focus: float = 0.4) -> Algorithm:
+    """Random ops (matrix ops only when M > 0), addresses anywhere in memory (with probability `focus` among the
+    first three, so that programs share slots), data fields including out-of-range index fractions and
+    unordered uniform bounds."""
+    allowed = [op for op in range(ops.NUM_OPS)
+               if M > 0 or ops.MATRIX not in (ops.IN1_BANK[op], ops.IN2_BANK[op], ops.OUT_BANK[op])]
+    functions = []
+    for max_size in max_sizes:
+        function = np.zeros(rng.integers(0, max_size + 1), dtype=INSTRUCTION_DTYPE)
+        for i in range(len(function)):
+            op = int(rng.choice(allowed))
+            fields = {"op": op}
+            for field, banks in (("in1", ops.IN1_BANK), ("in2", ops.IN2_BANK), ("out", ops.OUT_BANK)):
+                if banks[op]:
+                    limit = (0, S, V, M)[banks[op]]
+                    fields[field] = rng.integers(0, min(limit, 3) if rng.random() < focus else limit)
+            if op == ops.SCALAR_CONST_SET_OP:
+                fields["activation"] = rng.normal()
+            elif op == ops.VECTOR_CONST_SET_OP:
+                fields.update(f0=rng.uniform(-0.2, 1.2), f1=rng.normal())
+            elif op == ops.MATRIX_CONST_SET_OP:
+                fields.update(f0=rng.uniform(-0.1, 1.1), f1=rng.uniform(0, 1), f2=rng.normal())
+            elif op in (59, 60, 61):
+                fields.update(f0=rng.uniform(-1, 1), f1=rng.uniform(-1, 1))
+            elif op in (62, 63, 64):
+                fields.update(f0=rng.uniform(-1, 1), f1=rng.uniform(0, 1))
+            for name, value in fields.items():
+                function[i][name] = value
+        functions.append(function)
+    return Algorithm.from_arrays(*functions)
+
+
+def classification_task(rng: np.random.Generator, F: int, n_train: int, n_valid: int, epochs: int = 1) -> Task:
+    x = rng.normal(size=(n_train + n_valid, F))
+    y = (x[:, 0] + 0.3 * rng.normal(size=len(x)) > 0).astype(np.float64)
+    return Task(x[:n_train], y[:n_train], x[n_train:], y[n_train:], eval_type="accuracy",
+                num_train_epochs=epochs, data_seed=int(rng.integers(1, 1000)))
+
+
+def same_bits(a, b) -> bool:
+    return np.asarray(a, dtype=np.float64).tobytes() == np.asarray(b, dtype=np.float64).tobytes()
+
+
+def assert_same_behaviour(alg: Algorithm, simple: Algorithm, tasks, seed: int, memory: dict) -> None:
+    """Same fitness per task and combined, and the same recorded train/valid errors on the first task."""
+    evaluator = Evaluator(tasks, **memory)
+    assert same_bits(evaluator.evaluate_per_task(alg.setup, alg.predict, alg.learn, RandomGenerator(seed)),
+                     evaluator.evaluate_per_task(simple.setup, simple.predict, simple.learn, RandomGenerator(seed)))
+    assert azero.evaluate(alg, tasks, seed=seed, **memory) == azero.evaluate(simple, tasks, seed=seed, **memory)
+    runs = [run_executor(a.setup, a.predict, a.learn, tasks[0], 40, 30, RandomGenerator(seed), record=True, **memory)
+            for a in (alg, simple)]
+    assert same_bits(runs[0].train_errors, runs[1].train_errors)
+    assert same_bits(runs[0].valid_errors, runs[1].valid_errors)
+
+
+TASK_SETS = {
+    "linear F=4": lambda rng: make_tasks(TaskSpec(kind="scalar_linear_regression", features_size=4,
+                                                  num_train_examples=50, num_valid_examples=20, num_tasks=2)),
+    "nn F=8": lambda rng: make_tasks(TaskSpec(kind="scalar_2layer_nn_regression", features_size=8,
+                                              num_train_examples=40, num_valid_examples=20, num_tasks=2)),
+    "increment F=2, 2 epochs": lambda rng: make_tasks(TaskSpec(kind="unit_test_increment", features_size=2,
+                                                               num_train_examples=30, num_valid_examples=10,
+                                                               increment=0.1, num_train_epochs=2)),
+    "accuracy F=16, 3 epochs": lambda rng: [classification_task(rng, 16, 40, 20, epochs=3)],
+    "accuracy F=32": lambda rng: [classification_task(rng, 32, 30, 10)],
+}
+
+
+@pytest.mark.parametrize("task_set", sorted(TASK_SETS))
+def test_simplify_keeps_the_fitness_of_random_programs(task_set):
+    rng = np.random.default_rng(sorted(TASK_SETS).index(task_set))
+    tasks = TASK_SETS[task_set](rng)
+    removed = total = nonzero = 0
+    for _ in range(250):
+        S, V, M = int(rng.integers(2, 8)), int(rng.integers(1, 8)), int(rng.integers(0, 5))
+        memory = dict(num_scalars=S, num_vectors=V, num_matrices=M)
+        alg = random_program(rng, S, V, M)
+        simple = analysis.simplify(alg, **memory)
+        assert_same_behaviour(alg, simple, tasks, int(rng.integers(1, 2**31)), memory)
+        assert not (np.concatenate(simple.functions)["op"] == ops.NO_OP).any()
+        removed += sum(alg.sizes) - sum(simple.sizes)
+        total += sum(alg.sizes)
+        nonzero += azero.evaluate(alg, tasks, seed=1, **memory) != 0.0
+    assert 0.3 * total < removed < total   # random programs hold much dead code, but not only dead code
+    assert nonzero > 100                   # and most of them do not fail outright
+
+
+def test_simplify_keeps_the_fitness_of_evolved_programs(finished_run):
+    """Every individual of a small evolution (baseline ops, random ops in Setup) simplifies to the same fitness
+    on its search tasks and on accuracy tasks."""
+    run, _ = finished_run
+    cfg = run.config
+    memory = dict(num_scalars=cfg.num_scalars, num_vectors=cfg.num_vectors, num_matrices=cfg.num_matrices)
+    history = run.islands[0].history
+    assert len(history) > 500
+    rng = np.random.default_rng(5)
+    search_tasks = make_tasks(list(cfg.search_tasks))
+    accuracy_tasks = [classification_task(rng, 4, 30, 20, epochs=2)]
+    programs = {run.islands[0].algorithm(row).to_text(): run.islands[0].algorithm(row) for row in history}
+    shrunk = with_randoms = 0
+    for alg in programs.values():
+        simple = analysis.simplify(alg, **memory)
+        for tasks in (search_tasks, accuracy_tasks):
+            assert_same_behaviour(alg, simple, tasks, int(rng.integers(1, 2**31)), memory)
+        shrunk += sum(simple.sizes) < sum(alg.sizes)
+        with_randoms += bool(np.isin(np.concatenate(simple.functions)["op"], list(analysis.RANDOM_OPS)).any())
+    assert shrunk > len(programs) // 2 and with_randoms > 10
+
+
+def program(text: str, memory=(20, 20, 20)) -> Algorithm:
+    return Algorithm.from_text(textwrap.dedent(text), *memory)
+
+
+def test_simplify_removes_dead_code_by_memory_persistence():
+    alg = program("""
+        def Setup():
+          s2 = 0.5
+          s2 = 0.25
+          s0 = 3.0
+          v3 = bcast(s2)
+          NoOp()
+        def Predict():
+          s0 = s0 + s2
+          s4 = sin(s0)
+          s5 = cos(s2)
+          v0 = s4 * v0
+          s1 = dot(v0, v3)
+          s6 = s0 - s4
+        def Learn():
+          s0 = s0 * s2
+          s7 = s1 - s0
+          v3 = s7 * v0
+          s8 = exp(s7)
+          NoOp()
+        """)
+    assert analysis.simplify(alg).to_text() == textwrap.dedent("""\
+        def Setup():
+          s2 = 0.25
+          v3 = bcast(s2)
+        def Predict():
+          s0 = s0 + s2
+          s4 = sin(s0)
+          v0 = s4 * v0
+          s1 = dot(v0, v3)
+        def Learn():
+          s0 = s0 * s2
+          s7 = s1 - s0
+          v3 = s7 * v0
+        """)
+
+
+def test_simplify_follows_values_across_calls():
+    # Predict does not write s1: Learn's s1 is the next prediction. s3 written in Learn reaches Predict only
+    # through the next call; s0 and v0 written in Learn never reach Predict (overwritten before it).
+    alg = program("""
+        def Setup():
+          s3 = 2.0
+        def Predict():
+          s2 = s3 * s0
+          v2 = s3 * v0
+        def Learn():
+          s1 = s3 * s1
+          s3 = s3 + s2
+          s0 = 5.0
+          v0 = v2 + v0
+          s4 = 1.0
+        """)
+    assert analysis.simplify(alg).to_text() == textwrap.dedent("""\
+        def Setup():
+          s3 = 2.0
+        def Predict():
+          s2 = s3 * s0
+        def Learn():
+          s1 = s3 * s1
+          s3 = s3 + s2
+        """)
+
+
+def test_simplify_keeps_entry_sets_until_a_full_write():
+    alg = program("""
+        def Setup():
+          v2[0.1] = 1.5
+          v3[0.1] = 2.0
+          v3 = bcast(s2)
+          m1[0.6, 0.1] = 0.5
+          v2[0.9] = 3.0
+        def Predict():
+          v4 = dot(m1, v0)
+          v4 = v4 + v3
+          s1 = dot(v2, v4)
+        def Learn():
+          v2[0.5] = 1.0
+          v5[0.5] = 1.0
+          v3[0.3] = -1.0
+        """)
+    assert analysis.simplify(alg).to_text() == textwrap.dedent("""\
+        def Setup():
+          v2[0.1] = 1.5
+          v3 = bcast(s2)
+          m1[0.6, 0.1] = 0.5
+          v2[0.9] = 3.0
+        def Predict():
+          v4 = dot(m1, v0)
+          v4 = v4 + v3
+          s1 = dot(v2, v4)
+        def Learn():
+          v2[0.5] = 1.0
+          v3[0.3] = -1.0
+        """)
+
+
+def test_simplify_random_ops_are_all_kept_when_one_is_live():
+    live = program("""
+        def Setup():
+          s3 = gaussian(0.0, 1.0)
+          v4 = uniform(-1.0, 1.0, n_features)
+          s2 = uniform(0.0, 1.0)
+        def Predict():
+          s1 = s2 + s1
+        def Learn():
+          m1 = gaussian(0.0, 0.5, (n_features, n_features))
+        """)
+    simple = analysis.simplify(live)
+    assert simple == live
+    dead = program("""
+        def Setup():
+          s3 = gaussian(0.0, 1.0)
+          v4 = uniform(-1.0, 1.0, n_features)
+          s2 = 0.5
+        def Predict():
+          s1 = s2 + s1
+        def Learn():
+          m1 = gaussian(0.0, 0.5, (n_features, n_features))
+        """)
+    assert analysis.simplify(dead).to_text() == (
+        "def Setup():\n  s2 = 0.5\ndef Predict():\n  s1 = s2 + s1\ndef Learn():\n")
+
+
+def test_simplify_of_hand_designed_models_only_drops_padding():
+    for model in (algorithms.linear(), algorithms.neural_net()):
+        assert analysis.simplify(algorithms.pad(model, 10, 10, 20)) == model
+    # the data-generating net of the nonlinear tasks: its Learn cannot affect a prediction
+    teacher = algorithms.unit_test_neural_net_no_bias_no_gradient()
+    assert analysis.simplify(teacher).sizes == (1, 3, 9)
+
+
+def test_simplify_checks_addresses():
+    with pytest.raises(ProgramError, match="out of range"):
+        analysis.simplify(algorithms.neural_net(), 4, 3, 1)
+
+
+def test_describe_slots_says_where_each_slot_is_written_and_read():
+    assert {analysis.slot_name(slot): text for slot, text in analysis.describe_slots(algorithms.linear()).items()} == {
+        "s0": "label (0.0 in Predict, the true label in Learn), read in Learn",
+        "s1": "prediction (read after Predict; a logit for accuracy tasks), written in Predict, read in Learn",
+        "s2": "written in Setup, read in Learn",
+        "s3": "written in Learn, read in Learn",
+        "v0": "features of the current example, read in Predict and Learn",
+        "v1": "written in Learn, read in Predict and Learn",
+        "v2": "written in Learn, read in Learn",
+    }
+    nn = analysis.describe_slots(algorithms.neural_net())
+    assert nn[(ops.VECTOR, 5)] == "never written (stays 0.0), read in Predict"
+    assert nn[(ops.MATRIX, 0)] == "written in Setup and Learn, read in Predict and Learn"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Runs
+
+
+def small_config():
+    """Baseline-like ops (random ops in Setup) on 2-layer NN regression tasks, 2 experiments, tiny budget."""
+    cfg = presets.load("baseline")
+    tasks = [TaskSpec(kind="scalar_2layer_nn_regression", features_size=4, num_train_examples=60,
+                      num_valid_examples=20, num_tasks=2)]
+    return cfg.replace(population_size=30, tournament_size=5, progress_every=60, max_train_steps=60_000,
+                       max_experiments=2, search_tasks=tasks, select_tasks=tasks, final_tasks=tasks,
+                       random_seed=0, dataset_dir=None)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("analysis") / "run"
+    result = azero.search(small_config(), seed=2024, run_dir=run_dir, out=io.StringIO(), full_history=True)
+    return load_run(run_dir), result
+
+
+MPI_SCRIPT = """
+import io, sys
+from mpi4py import MPI
+from azero import islands, presets
+from azero.config import IslandsSpec
+from azero.search import Search
+from azero.storage import RunStore
+from azero.tasks import TaskSpec
+
+tasks = [TaskSpec(kind="scalar_linear_regression", features_size=4, num_train_examples=50, num_valid_examples=20,
+                  num_tasks=2)]
+cfg = presets.load("demo").replace(
+    population_size=40, tournament_size=5, progress_every=80, max_train_steps=200_000, max_experiments=1,
+    sufficient_fitness=None, randomize_task_seeds=False, select_tasks=tasks, final_tasks=tasks,
+    islands=IslandsSpec(migrate_every=200, num_migrants=3, protocol="ring"))
+island = islands.MPIIsland(MPI.COMM_WORLD, cfg)
+store = RunStore(sys.argv[1])
+try:
+    Search(cfg, 99, out=io.StringIO(), island=island, store=store).run()
+finally:
+    store.close()
+"""
+
+
+@pytest.fixture(scope="module")
+def island_run(tmp_path_factory):
+    """A 2-rank run with migrations."""
+    folder = tmp_path_factory.mktemp("islands")
+    script = folder / "run.py"
+    script.write_text(MPI_SCRIPT)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([islands.mpiexec_path(), "-n", "2", sys.executable, "-m", "mpi4py", str(script),
+                             str(folder / "run")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    assert proc.returncode == 0, err
+    return load_run(folder / "run")
+
+
+def test_summary_of_a_finished_run(finished_run):
+    run, result = finished_run
+    text = analysis.summary(run)
+    lines = text.splitlines()
+    assert lines[0] == f"Run {run.path}: finished, seed 2024, 1 rank(s), azero {azero.__version__} (schema 1)"
+    assert "  memory 5 scalars / 9 vectors / 2 matrices; population 30, tournament 5, mutate_prob 0.9; initial " \
+           "NO_OP_ALGORITHM" in lines
+    assert "  T_search: 2 x scalar_2layer_nn_regression F=4 (60 train / 20 valid, rms_error)" in lines
+    individuals = sum(e.num_individuals for e in result.experiments)
+    steps = sum(e.num_train_steps for e in result.experiments)
+    assert lines[lines.index("Islands:") - 1].startswith(f"Individuals: {individuals:,}; train steps: {steps:,}; ")
+    lineage = run.islands[0].lineage
+    best = lineage[np.argmax(lineage["fitness"])]
+    assert lines[lines.index("Islands:") + 1].startswith(
+        f"  island 0: {individuals:,} individuals, {steps:,} train steps, best search fitness {best['fitness']:.6f} "
+        f"(experiment {best['experiment']}, individual {best['individual']}); latest: experiment 1, ")
+    kept = max(i for i, e in enumerate(result.experiments) if e.select_fitness == result.best_select_fitness)
+    for i, e in enumerate(result.experiments):
+        row = (f"  {i:>3}  {e.search_fitness:9.6f}  {e.select_fitness:9.6f}  {e.num_individuals:>12,}  "
+               f"{e.num_train_steps:>14,}" + ("  <- kept" if i == kept else ""))
+        assert row in lines
+    assert f"Final fitness (T_final): {result.final_fitness:.6f} (best T_select {result.best_select_fitness:.6f})" \
+        in lines
+    assert "Best program (final result):\n" + result.best_algorithm.to_text() in text
+    simple = analysis.simplify(result.best_algorithm, 5, 9, 2)
+    assert text.endswith(f"Simplified ({sum(simple.sizes)} of {sum(result.best_algorithm.sizes)} instructions can "
+                         f"affect a prediction):\n{simple.to_text()}")
+
+
+def test_summary_of_an_island_run(island_run):
+    text = analysis.summary(island_run)
+    lines = text.splitlines()
+    assert ", 2 rank(s), " in lines[0]
+    for island in island_run.islands:
+        individuals = int(island_run.experiments["num_individuals"][0])
+        assert any(line.startswith(f"  island {island.island}: {individuals:,} individuals, ") for line in lines)
+        assert len(island.migrations) > 0
+    best = max(float(i.lineage["fitness"].max()) for i in island_run.islands)
+    assert any(line.startswith(f"  overall: best search fitness {best:.6f} (island ") for line in lines)
+    assert island_run.final["best_algorithm"].to_text() in text
+
+
+def test_summary_before_any_experiment_finished(finished_run):
+    run, _ = finished_run
+    running = dataclasses.replace(run, status="running", final=None, experiments=run.experiments[:0],
+                                  experiment_algorithms=[])
+    text = analysis.summary(running)
+    assert "Experiments: none finished yet" in text
+    lineage = run.islands[0].lineage
+    best = lineage[np.argmax(lineage["fitness"])]
+    assert (f"Best program (best individual so far (island 0, search fitness {best['fitness']:.6f})):\n"
+            + run.islands[0].algorithm(best).to_text()) in text
+
+
+def png_shape(path: Path) -> tuple:
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+    return imread(path).shape
+
+
+def test_plot_progress_and_lineage_write_pngs(finished_run, island_run, tmp_path):
+    run, _ = finished_run
+    for name, r in (("one", run), ("two", island_run)):
+        assert analysis.plot_progress(r, tmp_path / f"{name}-progress.png") == tmp_path / f"{name}-progress.png"
+        assert png_shape(tmp_path / f"{name}-progress.png") == (450, 1200, 4)
+        analysis.plot_lineage(r, tmp_path / f"{name}-lineage.png")
+        assert png_shape(tmp_path / f"{name}-lineage.png") == (450, 900, 4)
+    analysis.plot_progress(run, tmp_path / "small.png", width=6, height=3, dpi=50)
+    assert png_shape(tmp_path / "small.png") == (150, 300, 4)
+    empty = dataclasses.replace(run, islands=[], experiments=run.experiments[:0], final=None)
+    analysis.plot_progress(empty, tmp_path / "empty-progress.png")
+    analysis.plot_lineage(empty, tmp_path / "empty-lineage.png")
+    assert png_shape(tmp_path / "empty-progress.png") == (450, 1200, 4)
+    assert png_shape(tmp_path / "empty-lineage.png") == (450, 900, 4)
+
+
+def test_plots_need_matplotlib(finished_run, monkeypatch, tmp_path):
+    run, _ = finished_run
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    for plot in (analysis.plot_progress, analysis.plot_lineage):
+        with pytest.raises(ImportError, match=r"^plots need matplotlib \(pip install 'azero\[analysis\]'\)$"):
+            plot(run, tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_progress_curves_count_individuals_over_experiments(finished_run, island_run):
+    run, result = finished_run
+    island = run.islands[0]
+    curves = analysis._progress_curves(run, island)
+    first = result.experiments[0].num_individuals
+    p = island.progress
+    assert np.array_equal(curves["individuals"], p["individuals"] + np.where(p["experiment"] == 1, first, 0))
+    marks = analysis._event_marks(run, [(island, curves)], "individuals")
+    assert marks == {"migrations": [], "experiments": [float(first)]}
+    curves2 = [(i, analysis._progress_curves(island_run, i)) for i in island_run.islands]
+    marks2 = analysis._event_marks(island_run, curves2, "individuals")
+    assert marks2["migrations"] == sorted({float(n) for i in island_run.islands for n in i.migrations["individuals"]})
+    xs, best = analysis._best_over_islands([c for _, c in curves2], "individuals")
+    for x, b in zip(xs, best):
+        held = [c["best"][c["individuals"] <= x][-1] for _, c in curves2 if (c["individuals"] <= x).any()]
+        assert b == max(held)
+
+
+def test_compare_table(finished_run):
+    run, result = finished_run
+    tasks = make_tasks(list(run.config.search_tasks))
+    programs = {"evolved": result.best_algorithm, "linear": algorithms.linear(), "neural net": algorithms.neural_net()}
+    table = analysis.compare_table(programs, tasks, seed=3, num_scalars=5, num_vectors=9, num_matrices=2)
+    lines = table.splitlines()
+    assert lines[0] == "program       fitness  instructions  effective  (2 tasks, seed 3, memory 5/9/2)"
+    for line, (name, alg) in zip(lines[1:], programs.items()):
+        fitness = azero.evaluate(alg, tasks, seed=3, num_scalars=5, num_vectors=9, num_matrices=2)
+        simple = analysis.simplify(alg, 5, 9, 2)
+        assert line == (f"{name:<10}  {fitness:9.6f}  {sum(alg.sizes):>12}  {sum(simple.sizes):>9}  "
+                        f"(setup/predict/learn {'/'.join(map(str, simple.sizes))})")
+    small = analysis.compare_table({"neural net": algorithms.neural_net()}, tasks, num_scalars=4, num_vectors=3,
+                                   num_matrices=1).splitlines()
+    assert small[1].startswith("neural net          -            19          -  does not fit: ")
+
+
+def test_to_dataframes_needs_pandas(finished_run, monkeypatch):
+    run, _ = finished_run
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ImportError, match=r"^to_dataframes needs pandas \(pip install 'azero\[analysis\]'\)$"):
+        analysis.to_dataframes(run)
+
+
+def test_to_dataframes_columns(finished_run):
+    import pandas
+
+    run, result = finished_run
+    frames = analysis.to_dataframes(run)
+    island = run.islands[0]
+    assert sorted(frames) == ["experiments", "lineage", "migrations", "progress"]
+    assert all(isinstance(frame, pandas.DataFrame) for frame in frames.values())
+    assert np.array_equal(frames["progress"]["best"].to_numpy(), island.progress["best"])
+    assert np.array_equal(frames["progress"]["total_individuals"].to_numpy(),
+                          analysis._progress_curves(run, island)["individuals"].astype(np.int64))
+    assert np.array_equal(frames["lineage"]["fitness"].to_numpy(), island.lineage["fitness"])
+    assert list(frames["lineage"]["program"]) == [island.algorithm(r).to_text() for r in island.lineage]
+    assert list(frames["experiments"]["select_fitness"]) == [e.select_fitness for e in result.experiments]
+    assert len(frames["migrations"]) == 0
