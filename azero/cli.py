@@ -28,6 +28,7 @@ def load_config(name_or_path: str, dataset_dir: str | None = None) -> SearchConf
 def cmd_search(args: argparse.Namespace) -> int:
     from azero import islands
     from azero.search import Search
+    from azero.storage import RunStore, new_run_dir
 
     cfg = load_config(args.config, args.dataset_dir)
     if args.max_seconds is not None:
@@ -35,9 +36,41 @@ def cmd_search(args: argparse.Namespace) -> int:
     island = islands.detect(cfg)
     if island is not None:
         islands.install_abort_on_exception()
-    search = Search(cfg, args.seed, island=island, progress_bar=sys.stdout.isatty())
+    store = None
+    if not args.no_store:
+        root = island is None or island.is_root
+        run_dir = args.run_dir or (str(new_run_dir(seed=args.seed)) if root else None)
+        if island is not None:
+            run_dir = island.broadcast(run_dir)
+        store = RunStore(run_dir, full_history=args.full_history)
+        if root:
+            print(f"Run directory: {run_dir}", file=sys.stderr)
+    search = Search(cfg, args.seed, island=island, store=store, progress_bar=sys.stdout.isatty())
     islands.install_signal_handlers(search, STOP_SIGNALS)
-    search.run()
+    try:
+        search.run()
+    finally:
+        if store is not None:
+            store.close()
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from azero import islands
+    from azero.storage import resume
+
+    island = islands.detect()
+    if island is not None:
+        islands.install_abort_on_exception()
+    resume(args.run_dir, island=island, progress_bar=sys.stdout.isatty(),
+           prepare=lambda search: islands.install_signal_handlers(search, STOP_SIGNALS))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from azero.storage import status
+
+    print(status(args.run_dir).rstrip("\n"))
     return 0
 
 
@@ -45,6 +78,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.config = "demo"
     args.dataset_dir = None
     return cmd_search(args)
+
+
+def add_store_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run-dir", default=None, help="run directory to record into (default: runs/<timestamp>)")
+    p.add_argument("--no-store", action="store_true", help="record nothing")
+    p.add_argument("--full-history", action="store_true",
+                   help="also record every evaluated individual (fitness and program; large files)")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -139,6 +179,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the linear-regression demo (reference run_demo.sh)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: from the clock)")
     p.add_argument("--max-seconds", type=float, default=None, help="wall-time limit of the whole search (s)")
+    add_store_options(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("search", help="run a search from a TOML config or a preset name")
@@ -146,7 +187,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="random seed (overrides the config's random_seed)")
     p.add_argument("--dataset-dir", default=None, help="folder of projected-binary task files")
     p.add_argument("--max-seconds", type=float, default=None, help="wall-time limit of the whole search (s)")
+    add_store_options(p)
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("resume", help="continue a stopped or killed run from its last checkpoint")
+    p.add_argument("run_dir", help="run directory")
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("status", help="progress of a live or finished run, per island")
+    p.add_argument("run_dir", help="run directory")
+    p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("eval", help="evaluate a program (readable text form) on a config's tasks")
     p.add_argument("program", help="PROGRAM.txt in the readable form (def Setup(): ...)")

@@ -1,19 +1,26 @@
 """End-to-end search: the reference's integration-test lines (SPEC 7.3, 7.4) and the demo (SPEC 7.1, 5.7)."""
 import io
+import os
 import re
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from azero import presets
 from azero.search import Search
 
+REPO = Path(__file__).resolve().parents[1]
 ELAPSED = re.compile(r"elapsed_secs=\d+")
 
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "azero", *args], capture_output=True, text=True, timeout=timeout)
+    """`azero ARGS` in a fresh working directory (its default run directory lands there)."""
+    with tempfile.TemporaryDirectory() as cwd:
+        return subprocess.run([sys.executable, "-m", "azero", *args], capture_output=True, text=True,
+                              timeout=timeout, cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
 def lines_without_elapsed(text: str) -> list[str]:
@@ -100,7 +107,6 @@ def test_bad_input_is_one_line_error(tmp_path, args, message):
 
 def test_terminal_gets_a_progress_bar_instead_of_lines(tmp_path):
     import fcntl
-    import os
     import pty
     import struct
     import termios
@@ -111,7 +117,8 @@ def test_terminal_gets_a_progress_bar_instead_of_lines(tmp_path):
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))   # a 120-column terminal
     proc = subprocess.Popen([sys.executable, "-m", "azero", "search", str(config)], stdout=follower,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
     os.close(follower)
     chunks = []
     while True:
