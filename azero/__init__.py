@@ -1,7 +1,8 @@
 """azero: AutoML-Zero as a library — exact, fast, MPI islands, HDF5 runs.
 
 The public names of DESIGN.md: programs (`Algorithm`, `algorithms`), tasks (`TaskSpec`, `Task`, `make_tasks`),
-fitness (`evaluate`), configuration (`SearchConfig`, `presets`) and search (`search`).
+fitness (`evaluate`), configuration (`SearchConfig`, `presets`), search (`search`) and runs (`load_run`,
+`resume`, `status`; offline analysis in `azero.analysis` and `azero.export`).
 """
 __version__ = "0.1.0"
 
@@ -10,9 +11,11 @@ from azero.algorithm import INSTRUCTION_DTYPE, Algorithm, ProgramError
 from azero.config import ConfigError, SearchConfig
 from azero.evaluation import evaluate
 from azero.search import Search, SearchResult, search
+from azero.storage import RunStoreError, load_run, resume, status
 from azero.tasks import Task, TaskSpec, make_tasks, randomize_task_seeds
 
 __all__ = [
-    "Algorithm", "ConfigError", "INSTRUCTION_DTYPE", "ProgramError", "Search", "SearchConfig", "SearchResult",
-    "Task", "TaskSpec", "algorithms", "evaluate", "make_tasks", "ops", "presets", "randomize_task_seeds", "search",
+    "Algorithm", "ConfigError", "INSTRUCTION_DTYPE", "ProgramError", "RunStoreError", "Search", "SearchConfig",
+    "SearchResult", "Task", "TaskSpec", "algorithms", "evaluate", "load_run", "make_tasks", "ops", "presets",
+    "randomize_task_seeds", "resume", "search", "status",
 ]

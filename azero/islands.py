@@ -217,12 +217,13 @@ class MPIIsland:
         if received is not None:
             self.migrants_sent += k
             programs, sizes, fitness, sources = received
+            if search.store is not None:
+                search.store.before_migration(search)   # full history sees the slots before they are replaced
             rotate_in(evolution, programs, sizes, fitness)
             self.migrants_received += len(fitness)
-            record = getattr(search.store, "migration", None)
-            if record is not None:
+            if search.store is not None:
                 for source in np.unique(sources):
-                    record(search, int(source), self.rank, fitness[sources == source].copy())
+                    search.store.migration(search, int(source), self.rank, fitness[sources == source].copy())
         self.migrations += 1
         self.migration_seconds += time.perf_counter() - started
         return 0 if received is None else len(received[2])
