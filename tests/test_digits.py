@@ -6,9 +6,11 @@ One digits dataset (all 45 pairs, seeds 0..9 as the CLI builds by default) is bu
 """
 import dataclasses
 import io
+import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,8 +30,9 @@ MEMORY_FIELDS = ("num_scalars", "num_vectors", "num_matrices")
 
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "azero", *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=REPO)
+    with tempfile.TemporaryDirectory() as cwd:   # a search's default run directory lands there
+        return subprocess.run([sys.executable, "-m", "azero", *args], capture_output=True, text=True,
+                              timeout=timeout, cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
 def memory(cfg) -> dict:
@@ -141,14 +144,16 @@ def test_eval_compare_prints_hand_designed_rows(digits_cfg, digits_dir, tmp_path
     proc = run_cli("eval", str(path), "--tasks", "digits_binary", "--dataset-dir", str(digits_dir), "--compare")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0].split() == ["program", "fitness", "on", "T_final", "(100", "tasks,", "seed", "10000)"]
+    assert lines[0] == "T_final of digits_binary:"
+    assert lines[1].split()[:4] == ["program", "fitness", "instructions", "effective"]
+    assert "(100 tasks, seed 10000, memory 5/9/2)" in lines[1]
     tasks = make_tasks(list(digits_cfg.final_tasks))
     expected = [(path.name, program), ("linear (hand-designed)", algorithms.linear()),
                 ("neural net (hand-designed)", algorithms.neural_net())]
-    assert len(lines) == 1 + len(expected)
-    for line, (name, alg) in zip(lines[1:], expected):
+    assert len(lines) == 2 + len(expected)
+    for line, (name, alg) in zip(lines[2:], expected):
         assert line.startswith(name)
-        assert line[len(name):].strip() == f"{evaluate(alg, tasks, seed=10000, **memory(digits_cfg)):.6f}"
+        assert line[len(name):].split()[0] == f"{evaluate(alg, tasks, seed=10000, **memory(digits_cfg)):.6f}"
 
 
 @pytest.mark.parametrize("args, message", [
