@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 import azero
-from azero import algorithms, analysis, export, ops, presets
-from azero._core import INSTRUCTION_DTYPE
+from azero import algorithms, analysis, export, presets
 from azero._core.evaluator import Evaluator
 from azero._core.evolution import RegularizedEvolution
 from azero._core.executor import run_executor
@@ -17,6 +16,7 @@ from azero._core.rng import RandomGenerator
 from azero.algorithm import Algorithm
 from azero.search import build_evaluator, build_mutator, capacities, initial_model
 from azero.tasks import Task, TaskSpec, make_tasks
+from programs import random_program
 
 _counter = itertools.count()
 
@@ -31,34 +31,6 @@ def load_module(source: str, folder):
     return module
 
 
-def random_program(rng: np.random.Generator, S: int, V: int, M: int, max_sizes=(5, 6, 6)) -> Algorithm:
-    """Any of the 65 ops (matrix ops only when M > 0), random addresses and data fields (index fractions
-    outside [0, 1) and unordered uniform bounds included)."""
-    allowed = [op for op in range(ops.NUM_OPS)
-               if M > 0 or ops.MATRIX not in (ops.IN1_BANK[op], ops.IN2_BANK[op], ops.OUT_BANK[op])]
-    functions = []
-    for max_size in max_sizes:
-        function = np.zeros(rng.integers(0, max_size + 1), dtype=INSTRUCTION_DTYPE)
-        for i in range(len(function)):
-            op = int(rng.choice(allowed))
-            fields = {"op": op}
-            for field, banks in (("in1", ops.IN1_BANK), ("in2", ops.IN2_BANK), ("out", ops.OUT_BANK)):
-                if banks[op]:
-                    fields[field] = rng.integers(0, (0, S, V, M)[banks[op]])
-            if op == ops.SCALAR_CONST_SET_OP:
-                fields["activation"] = rng.normal()
-            elif op == ops.VECTOR_CONST_SET_OP:
-                fields.update(f0=rng.uniform(-0.2, 1.2), f1=rng.normal())
-            elif op == ops.MATRIX_CONST_SET_OP:
-                fields.update(f0=rng.uniform(-0.1, 1.1), f1=rng.uniform(0, 1), f2=rng.normal())
-            elif op in (59, 60, 61):
-                fields.update(f0=rng.uniform(-1, 1), f1=rng.uniform(-1, 1))
-            elif op in (62, 63, 64):
-                fields.update(f0=rng.uniform(-1, 1), f1=rng.uniform(0, 1))
-            for name, value in fields.items():
-                function[i][name] = value
-        functions.append(function)
-    return Algorithm.from_arrays(*functions)
 
 
 def same_bits(a, b) -> bool:
@@ -168,7 +140,7 @@ def test_random_programs_reproduce_memory_and_fitness(tmp_path):
     for trial in range(250):
         F = (2, 4, 8, 16, 32)[trial % 5]
         S, V, M = int(rng.integers(2, 6)), int(rng.integers(1, 6)), int(rng.integers(0, 4))
-        alg = random_program(rng, S, V, M)
+        alg = random_program(rng, S, V, M, max_sizes=(5, 6, 6), focus=0.0)
         module = load_module(export.to_python(alg, F, simplified=False, num_scalars=S, num_vectors=V,
                                               num_matrices=M), tmp_path)
         x = rng.normal(size=(9, F)) * (10.0 if trial % 3 == 0 else 1.0)
