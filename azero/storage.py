@@ -1091,15 +1091,21 @@ def resume(run_dir: str | os.PathLike, out: TextIO | None = None, island=None, *
                      checkpoint_every_generations=checkpoint_every_generations)
     for line in plan["messages"]:
         say(line)
-    if plan["seq"] is None:   # start() replaces run.h5 and the island files, each by an atomic rename
-        store.replace_run = True
+
+    def run(state: dict | None) -> SearchResult:
         search = Search(info.cfg, info.base_seed, out=out, island=island, store=store, progress_bar=progress_bar)
+        if state is not None:
+            search.restore_state(state)
         if prepare is not None:
             prepare(search)
         try:
             return search.run()
         finally:
             store.close()
+
+    if plan["seq"] is None:   # start() replaces run.h5 and the island files, each by an atomic rename
+        store.replace_run = True
+        return run(None)
     # Phase 1: every rank builds its island file under a temporary name (nothing replaced yet).
     tmp, failed, message = None, False, ""
     try:
@@ -1128,14 +1134,7 @@ def resume(run_dir: str | os.PathLike, out: TextIO | None = None, island=None, *
     island.broadcast(None)
     store.counters = counters
     store._attach(info.cfg, a["island"])
-    search = Search(info.cfg, info.base_seed, out=out, island=island, store=store, progress_bar=progress_bar)
-    search.restore_state(state)
-    if prepare is not None:
-        prepare(search)
-    try:
-        return search.run()
-    finally:
-        store.close()
+    return run(state)
 
 
 # ---------------------------------------------------------------------------------------------------------
