@@ -25,6 +25,7 @@ from azero._core.mutator import Mutator
 from azero._core.rng import RandomGenerator
 from azero.algorithm import Algorithm
 from azero.config import SearchConfig
+from azero.evaluation import evaluate
 from azero.tasks import TaskSpec, make_tasks, randomize_task_seeds
 
 
@@ -94,18 +95,15 @@ def budget_args(cfg: SearchConfig) -> tuple[float, float, float] | None:
             cfg.train_budget.threshold_factor)
 
 
-def build_evaluator(cfg: SearchConfig, tasks, *, search: bool) -> Evaluator:
-    """T_search evaluators get the config's FEC, budget and combination; select/final ones plain MEAN."""
-    kwargs: dict[str, Any] = dict(num_scalars=cfg.num_scalars, num_vectors=cfg.num_vectors,
-                                  num_matrices=cfg.num_matrices, max_abs_error=cfg.max_abs_error)
-    if search:
-        fec = cfg.fec
-        kwargs.update(
-            combine=cfg.fitness_combination_mode,
-            fec=None if fec is None else (fec.num_train_examples, fec.num_valid_examples, fec.cache_size,
-                                          fec.forget_every),
-            budget=budget_args(cfg), op_costs=ops.OP_COST)
-    return Evaluator(tasks, **kwargs)
+def build_evaluator(cfg: SearchConfig, tasks) -> Evaluator:
+    """The T_search evaluator: the config's memory, FEC, train budget and fitness combination."""
+    fec = cfg.fec
+    return Evaluator(
+        tasks, num_scalars=cfg.num_scalars, num_vectors=cfg.num_vectors, num_matrices=cfg.num_matrices,
+        max_abs_error=cfg.max_abs_error, combine=cfg.fitness_combination_mode,
+        fec=None if fec is None else (fec.num_train_examples, fec.num_valid_examples, fec.cache_size,
+                                      fec.forget_every),
+        budget=budget_args(cfg), op_costs=ops.OP_COST)
 
 
 def capacities(cfg: SearchConfig, initial: Algorithm) -> tuple[int, int, int]:
@@ -118,9 +116,9 @@ def capacities(cfg: SearchConfig, initial: Algorithm) -> tuple[int, int, int]:
 
 
 def evaluate_on(cfg: SearchConfig, specs: list[TaskSpec], alg: Algorithm, seed: int) -> float:
-    """Mean fitness on a select/final task set with a fresh MT19937(seed) for random ops (SPEC 5.7)."""
-    evaluator = build_evaluator(cfg, make_tasks(specs), search=False)
-    return evaluator.evaluate(alg.setup, alg.predict, alg.learn, RandomGenerator(seed))
+    """Mean fitness on a select/final task set (no FEC, no budget) with a fresh MT19937(seed) (SPEC 5.7)."""
+    return evaluate(alg, make_tasks(specs), seed=seed, max_abs_error=cfg.max_abs_error,
+                    num_scalars=cfg.num_scalars, num_vectors=cfg.num_vectors, num_matrices=cfg.num_matrices)
 
 
 def progress_line(num_individuals: int, elapsed_secs: int, mean: float, stdev: float, best: float) -> str:
@@ -254,7 +252,6 @@ class Search:
 
     def restore_state(self, state: dict[str, Any]) -> None:
         """Continue from `checkpoint_state()` output: the next `run()` goes on exactly where it was taken."""
-        cfg = self.cfg
         self.base_seed = state["base_seed"]
         self.seed = state["seed"]
         self.rng.set_state(state["rng"])
@@ -273,13 +270,8 @@ class Search:
         saved = state["evolution"]
         if saved is None:
             return
-        evaluator = build_evaluator(cfg, make_tasks(self.search_specs), search=True)
-        hurdles = None if cfg.hurdles is None else (cfg.hurdles.percentile, cfg.hurdles.window, cfg.hurdles.tasks)
-        evolution = RegularizedEvolution(
-            evaluator, self.mutator, self.rng, cfg.population_size, cfg.tournament_size,
-            (self.initial.setup, self.initial.predict, self.initial.learn), capacities(cfg, self.initial),
-            randomize_initial=self.randomize_initial, random_search=cfg.mode == "random_search",
-            hurdles=hurdles)
+        self._build_experiment()
+        evaluator, evolution = self.evaluator, self.evolution
         evolution.programs[...] = saved["programs"]
         evolution.sizes[...] = saved["sizes"]
         evolution.fitness[...] = saved["fitness"]
@@ -292,8 +284,6 @@ class Search:
             evaluator.fec.set_state(*fec["entries"])
             evaluator.fec.hits = fec["hits"]
             evaluator.fec.misses = fec["misses"]
-        self.evaluator = evaluator
-        self.evolution = evolution
 
     # -- the loop --
 
@@ -312,17 +302,22 @@ class Search:
                 break
         return self._final()
 
-    def _start_experiment(self) -> None:
+    def _build_experiment(self) -> None:
+        """A fresh evaluator (T_search tasks, FEC, budget) and population for the current task specs."""
         cfg = self.cfg
-        if cfg.randomize_task_seeds:
-            self.search_specs = randomize_task_seeds(self.search_specs, self.island.broadcast(self.rng.random_seed()))
-        self.evaluator = build_evaluator(cfg, make_tasks(self.search_specs), search=True)
+        self.evaluator = build_evaluator(cfg, make_tasks(self.search_specs))
         hurdles = None if cfg.hurdles is None else (cfg.hurdles.percentile, cfg.hurdles.window, cfg.hurdles.tasks)
         self.evolution = RegularizedEvolution(
             self.evaluator, self.mutator, self.rng, cfg.population_size, cfg.tournament_size,
             (self.initial.setup, self.initial.predict, self.initial.learn), capacities(cfg, self.initial),
             randomize_initial=self.randomize_initial, random_search=cfg.mode == "random_search",
             hurdles=hurdles)
+
+    def _start_experiment(self) -> None:
+        cfg = self.cfg
+        if cfg.randomize_task_seeds:
+            self.search_specs = randomize_task_seeds(self.search_specs, self.island.broadcast(self.rng.random_seed()))
+        self._build_experiment()
         self.experiment_started = time.time()
         self.steps = 0
         self.last_printed = None

@@ -45,7 +45,7 @@ def main() -> None:
     specs = list(cfg.search_tasks)
     if cfg.randomize_task_seeds:
         specs = randomize_task_seeds(specs, rng.random_seed())
-    evaluator = build_evaluator(cfg, make_tasks(specs), search=True)
+    evaluator = build_evaluator(cfg, make_tasks(specs))
     hurdles = args.hurdles
     if hurdles is None and cfg.hurdles is not None:
         hurdles = (cfg.hurdles.percentile, cfg.hurdles.window, cfg.hurdles.tasks)

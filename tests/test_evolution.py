@@ -39,7 +39,7 @@ def build(cfg, seed, *, hurdles=None, random_search=False):
     """(evolution, evaluator, mutator, rng) as azero.search builds them for the first experiment."""
     rng = RandomGenerator(seed)
     initial, randomize_initial = initial_model(cfg)
-    evaluator = build_evaluator(cfg, make_tasks(list(cfg.search_tasks)), search=True)
+    evaluator = build_evaluator(cfg, make_tasks(list(cfg.search_tasks)))
     mutator = build_mutator(cfg)
     evolution = RegularizedEvolution(
         evaluator, mutator, rng, cfg.population_size, cfg.tournament_size,
@@ -50,7 +50,7 @@ def build(cfg, seed, *, hurdles=None, random_search=False):
 
 def model_evaluator(cfg):
     """An independent evaluator over the same tasks (no FEC: its fitness depends on the program only)."""
-    return build_evaluator(cfg.replace(fec=None), make_tasks(list(cfg.search_tasks)), search=True)
+    return build_evaluator(cfg.replace(fec=None), make_tasks(list(cfg.search_tasks)))
 
 
 def population(evolution):

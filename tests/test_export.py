@@ -177,7 +177,7 @@ def evolved_programs(preset: str, seed: int, generations: int, **overrides) -> t
     """Every program of a small regularized evolution after a few generations."""
     cfg = presets.load(preset).replace(population_size=40, tournament_size=5, **overrides)
     initial, randomize = initial_model(cfg)
-    evaluator = build_evaluator(cfg, make_tasks(list(cfg.search_tasks)), search=True)
+    evaluator = build_evaluator(cfg, make_tasks(list(cfg.search_tasks)))
     evolution = RegularizedEvolution(evaluator, build_mutator(cfg), RandomGenerator(seed), cfg.population_size,
                                      cfg.tournament_size, initial.functions, capacities(cfg, initial),
                                      randomize_initial=randomize)

@@ -34,7 +34,7 @@ def shrunk(num_train=100, num_valid=100, **changes):
 def build(cfg, seed, hurdles):
     rng = RandomGenerator(seed)
     initial, randomize_initial = initial_model(cfg)
-    evaluator = build_evaluator(cfg, make_tasks(list(cfg.search_tasks)), search=True)
+    evaluator = build_evaluator(cfg, make_tasks(list(cfg.search_tasks)))
     evolution = RegularizedEvolution(
         evaluator, build_mutator(cfg), rng, cfg.population_size, cfg.tournament_size,
         (initial.setup, initial.predict, initial.learn), capacities(cfg, initial),
@@ -118,7 +118,7 @@ def test_hurdled_fitness_ring_and_percentile_match_replay(mode, percentile, wind
                  fitness_combination_mode=mode)
     hurdles = (percentile, window, 2)
     evolution, _, _ = build(cfg, 4, hurdles)
-    reference = build_evaluator(cfg, make_tasks(list(cfg.search_tasks)), search=True)
+    reference = build_evaluator(cfg, make_tasks(list(cfg.search_tasks)))
     replay = HurdleReplay(*hurdles, mode)
     rng = RandomGenerator(1)
     for generation in range(6):
