@@ -466,7 +466,7 @@ def test_equality_is_exact_and_copy_is_independent():
     assert a != Algorithm.from_text(_program(setup=["s1 = 0.0"]))
     assert a != "not an algorithm"
     assert Algorithm.empty() == Algorithm()
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="^unhashable type: 'Algorithm'$"):
         hash(a)
 
 

@@ -286,7 +286,7 @@ def test_replace_validates_and_moves_dataset_dir():
         cfg.replace(population_size=0)
     with pytest.raises(ConfigError, match=r"^populaton_size: unknown field \(did you mean 'population_size'\?\)$"):
         cfg.replace(populaton_size=20)
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(dataclasses.FrozenInstanceError, match="^cannot assign to field 'population_size'$"):
         cfg.population_size = 3
 
 

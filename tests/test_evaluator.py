@@ -237,24 +237,24 @@ def test_num_train_steps_is_settable_for_checkpoints():
 
 
 def test_constructor_checks():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^the evaluator needs at least one task$"):
         Evaluator([])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^combine must be one of \['mean', 'median'\], got 'max'$"):
         Evaluator(TASKS, combine="max")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^task 0: needs >= 10 train examples and >= 1 valid example$"):
         Evaluator([make_task(9, 5, 1)])  # MaxTrainExamples < 10
     other_f = make_task(20, 5, 1)
     other_f.features_size = 8
     other_f.train_features = np.zeros((20, 8))
     other_f.valid_features = np.zeros((5, 8))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^task 1 has features_size 8, task 0 has 4$"):
         Evaluator([TASKS[0], other_f])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^task 3 has fewer examples than the FEC pre-run uses$"):
         Evaluator(TASKS, fec=(30, 5, 100, 100))  # task 3 has only 20 train examples
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^task 3 has fewer examples than the FEC pre-run uses$"):
         Evaluator(TASKS, fec=(10, 6, 100, 100))  # task 3 has only 5 valid examples
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^a train budget needs op_costs$"):
         Evaluator(TASKS, budget=(1.0, 1.0, 2.0))  # no op_costs
     ev = Evaluator(TASKS)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="^component functions must be 1-d arrays of INSTRUCTION_DTYPE$"):
         ev.evaluate(np.zeros(2), program(), program(), RandomGenerator(1))

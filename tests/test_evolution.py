@@ -208,5 +208,5 @@ def test_restore_checks_sizes_and_ops():
     evolution.programs[0, 0]["op"] = 0
     evolution.restore(123, 0.25)
     assert (evolution.num_individuals, evolution.best_ever_fitness, evolution.num_improved) == (123, 0.25, 0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^counters must be >= 0$"):
         evolution.restore(-1, 0.25)

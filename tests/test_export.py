@@ -59,7 +59,7 @@ def test_to_text():
     alg = algorithms.pad(algorithms.neural_net(), 5, 8, 14)
     assert export.to_text(alg) == alg.to_text()
     assert export.to_text(alg, simplified=True) == algorithms.neural_net().to_text()
-    with pytest.raises(azero.ProgramError):
+    with pytest.raises(azero.ProgramError, match=r"^Predict instruction 1 \(v3 = v3 \+ v1\): address 'v3' out of range \(memory has 3 vectors\)$"):
         export.to_text(alg, simplified=True, num_scalars=4, num_vectors=3, num_matrices=1)
 
 

@@ -86,7 +86,7 @@ def test_fec_hash_depends_on_split_and_order():
 
 
 def test_fec_hash_rejects_more_than_100_errors():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^at most 100 train and valid errors are recorded$"):
         fec_hash([1.0] * 101, [], 0, 10)
 
 
@@ -226,19 +226,19 @@ def test_state_round_trip_rebuilds_lru_order():
 
 def test_set_state_rejects_bad_input():
     cache = FECache(4, 100)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^duplicate keys in the cache state$"):
         cache.set_state(np.array([1, 1], dtype=np.uint64), np.zeros(2), np.ones(2, dtype=np.int64))
     assert len(cache) == 0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^5 entries exceed the cache size 4$"):
         cache.set_state(np.arange(5, dtype=np.uint64), np.zeros(5), np.ones(5, dtype=np.int64))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^count 100 out of range for forget_every=100$"):
         cache.set_state(np.array([1], dtype=np.uint64), np.zeros(1), np.array([100]))
 
 
 def test_constructor_checks():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^cache_size must be in 2 \.\. 2\*\*29 - 1, got 1$"):
         FECache(1, 100)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^forget_every must be 0 \(never\) or > 1, got 1$"):
         FECache(10, 1)
     cache = FECache()
     assert (cache.capacity, cache.forget_every) == (100000, 100)

@@ -168,30 +168,32 @@ def test_linear_percentile_is_numpys():
     for values in arrays:
         for percentile in (0.0, 0.1, 12.5, 25.0, 33.3, 50.0, 66.7, 75.0, 90.0, 99.9, 100.0, *rng.random(20) * 100):
             assert linear_percentile(values, percentile) == np.percentile(values, percentile)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^need at least one value and a percentile in \[0, 100\]$"):
         linear_percentile([], 50.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^need at least one value and a percentile in \[0, 100\]$"):
         linear_percentile([1.0], 101.0)
 
 
 def test_config_hurdles_and_argument_checks():
     assert HurdlesSpec() == HurdlesSpec(percentile=75.0, window=1000, tasks=1)
     cfg = shrunk(num_train=20, num_valid=10, population_size=10, tournament_size=2)
-    for bad in ((75.0, 10, 4), (75.0, 10, 0), (101.0, 10, 1), (-1.0, 10, 1), (75.0, 0, 1)):
-        with pytest.raises(ValueError):
+    for bad, message in (((75.0, 10, 4), "tasks must be in 1 .. 3"), ((75.0, 10, 0), "tasks must be in 1 .. 3"),
+                         ((101.0, 10, 1), "percentile must be in"), ((-1.0, 10, 1), "percentile must be in"),
+                         ((75.0, 0, 1), "window must be >= 1")):
+        with pytest.raises(ValueError, match=f"^hurdle {re.escape(message)}"):
             build(cfg, 1, bad)
     evolution, _, _ = build(cfg, 1, (75.0, 10, 1))
     evolution.init_population()
     ring, fill, position, hurdle = evolution.hurdle_state()
     assert (fill, position) == (10, 0) and hurdle == np.percentile(ring, 75.0)
     assert (evolution.hurdle_percentile, evolution.hurdle_window, evolution.hurdle_tasks) == (75.0, 10, 1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^the ring must have shape \(10,\), got \(9,\)$"):
         evolution.set_hurdle_state(np.zeros(9), 9, 9, -np.inf)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^a ring that is not full is written from slot 0: position must equal fill$"):
         evolution.set_hurdle_state(ring, 5, 6, -np.inf)
     evolution.set_hurdle_state(np.arange(10.0), 4, 4, -np.inf)
     assert evolution.hurdle_state()[1:] == (4, 4, -np.inf)
     plain, _, _ = build(cfg, 1, None)
     assert plain.hurdle_state() is None and not plain.use_hurdles
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^this evolution has no hurdles$"):
         plain.set_hurdle_state(ring, 10, 0, 0.5)

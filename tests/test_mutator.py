@@ -573,13 +573,13 @@ def test_only_identity_and_randomize_algorithm_need_no_op_list():
 def test_wrappers_reject_foreign_arrays():
     mutator, _ = make_mutator([IDENTITY], (_DEMO, [], []))
     good = np.zeros(2, dtype=INSTRUCTION_DTYPE)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="^setup must be a 1-D array of INSTRUCTION_DTYPE records$"):
         mutator.mutate_arrays(np.zeros(2), good, good, RandomGenerator(0))
     bad_op = good.copy()
     bad_op["op"][1] = 65
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^predict holds an op code >= 65$"):
         mutator.randomize_arrays(good, bad_op, good, RandomGenerator(0))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^op must be in 0\.\.64$"):
         mutator.random_instruction(65, RandomGenerator(0))
 
 

@@ -371,14 +371,14 @@ class CrashIsland(LocalIsland):
 
     def after_generation(self, search):
         if search.evolution.num_individuals == self.crash_at:
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt(f"crash at {self.crash_at} individuals")
 
 
 def test_resume_without_checkpoint_starts_again_from_the_seed(tmp_path):
     cfg = small_cfg()
     ref_result, ref_out = run_stored(cfg, tmp_path / "ref")
     store = RunStore(tmp_path / "run", checkpoint_every_seconds=0)   # never: no checkpoint before the crash
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="^crash at 1000 individuals$"):
         Search(cfg, 100021, out=io.StringIO(), island=CrashIsland(1000), store=store).run()
     store.close()
     assert "no checkpoint yet" in status(tmp_path / "run")
