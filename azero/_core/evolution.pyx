@@ -183,8 +183,8 @@ cdef class RegularizedEvolution:
             self.evaluator.evaluate_task_range(program, &self.rng.gen, self.hurdle_tasks, self.evaluator.num_tasks)
             fitness = self.evaluator.combine_prefix(self.evaluator.num_tasks)
         else:
-            # Not the partial fitness: a prefix that is easier than the whole T_search would let rejected
-            # children outrank the ones that passed (and the hurdle then selects for the prefix alone).
+            # Not the partial fitness: when the first tasks are easier than the whole T_search, rejected children
+            # would outrank the ones that passed.
             fitness = _REJECTED_FITNESS
             self.hurdle_rejections += 1
         self._push_partial(partial)
