@@ -528,29 +528,38 @@ def plot_lineage(run, path, *, width: float = 9.0, height: float = 4.5, dpi: int
     return path
 
 
+def _memory_needed(alg: Algorithm) -> tuple[int, int, int]:
+    """The smallest (scalars, vectors, matrices) holding every address ``alg`` uses, and s0, s1 and v0."""
+    sizes = {ops.SCALAR: 0, ops.VECTOR: 0, ops.MATRIX: 0}
+    for bank, address in slot_usage(alg):
+        sizes[bank] = max(sizes[bank], address + 1)
+    return sizes[ops.SCALAR], sizes[ops.VECTOR], sizes[ops.MATRIX]
+
+
 def compare_table(programs: dict[str, Algorithm], tasks, seed: int = 10000, *, max_abs_error: float = 100.0,
                   num_scalars: int = 20, num_vectors: int = 20, num_matrices: int = 20) -> str:
     """Table for `azero eval --compare`: each program's fitness on `tasks` (azero.evaluate with `seed`), its size
-    and how many of its instructions can affect a prediction. A program whose addresses do not fit the memory
-    is listed with the reason instead of a fitness."""
-    from azero.algorithm import ProgramError
+    and how many of its instructions can affect a prediction.
+
+    Memory sizes are capacities (every slot starts at 0 and an unused slot is never read), so they do not change
+    a fitness: a program that addresses more than the given memory (a hand-designed model on a small search
+    space) runs with the larger size per bank, and its row names the memory it used."""
     from azero.evaluation import evaluate
 
     tasks = list(tasks)
-    memory = dict(num_scalars=num_scalars, num_vectors=num_vectors, num_matrices=num_matrices)
+    given = (num_scalars, num_vectors, num_matrices)
     width = max([len("program")] + [len(name) for name in programs])
     lines = [f"{'program':<{width}}  {'fitness':>9}  {'instructions':>12}  {'effective':>9}  "
              f"({len(tasks)} tasks, seed {seed}, memory {num_scalars}/{num_vectors}/{num_matrices})"]
     for name, alg in programs.items():
-        try:
-            simple = simplify(alg, **memory)
-        except ProgramError as error:
-            lines.append(f"{name:<{width}}  {'-':>9}  {sum(alg.sizes):>12}  {'-':>9}  does not fit: {error}")
-            continue
+        sizes = tuple(max(a, b) for a, b in zip(given, _memory_needed(alg)))
+        memory = dict(zip(("num_scalars", "num_vectors", "num_matrices"), sizes))
+        simple = simplify(alg, **memory)
         fitness = evaluate(alg, tasks, seed=seed, max_abs_error=max_abs_error, **memory)
-        sizes = "/".join(str(n) for n in simple.sizes)
-        lines.append(f"{name:<{width}}  {fitness:9.6f}  {sum(alg.sizes):>12}  {sum(simple.sizes):>9}  "
-                     f"(setup/predict/learn {sizes})")
+        note = f"setup/predict/learn {'/'.join(str(n) for n in simple.sizes)}"
+        if sizes != given:
+            note += f"; memory {'/'.join(str(n) for n in sizes)}"
+        lines.append(f"{name:<{width}}  {fitness:9.6f}  {sum(alg.sizes):>12}  {sum(simple.sizes):>9}  ({note})")
     return "\n".join(lines) + "\n"
 
 

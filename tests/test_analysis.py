@@ -445,9 +445,12 @@ def test_compare_table(finished_run):
         simple = analysis.simplify(alg, 5, 9, 2)
         assert line == (f"{name:<10}  {fitness:9.6f}  {sum(alg.sizes):>12}  {sum(simple.sizes):>9}  "
                         f"(setup/predict/learn {'/'.join(map(str, simple.sizes))})")
-    small = analysis.compare_table({"neural net": algorithms.neural_net()}, tasks, num_scalars=4, num_vectors=3,
-                                   num_matrices=1).splitlines()
-    assert small[1].startswith("neural net          -            19          -  does not fit: ")
+    # Memory sizes are capacities: the neural net (needs 5/9/2) runs with the larger memory, same fitness.
+    small = analysis.compare_table({"neural net": algorithms.neural_net()}, tasks, seed=3, num_scalars=4,
+                                   num_vectors=3, num_matrices=1).splitlines()
+    fitness = azero.evaluate(algorithms.neural_net(), tasks, seed=3, num_scalars=5, num_vectors=9, num_matrices=2)
+    assert small[0].endswith("(2 tasks, seed 3, memory 4/3/1)")
+    assert small[1] == f"neural net  {fitness:9.6f}            19         19  (setup/predict/learn 3/5/11; memory 5/9/2)"
 
 
 def test_to_dataframes_needs_pandas(finished_run, monkeypatch):

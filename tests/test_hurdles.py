@@ -1,7 +1,9 @@
 """Hurdles (paper's "Full" method; not in the reference): partial evaluation, the percentile hurdle, its ring.
 
 Without hurdles the search must stay the reference's (its integration lines); with them every fitness, the ring
-buffer and the hurdle are checked against a Python replay of the rule using numpy.percentile.
+buffer and the hurdle are checked against a Python replay of the rule using numpy.percentile. A rejected child
+scores REJECTED_FITNESS (0, the lowest fitness), so it never ranks above a child that passed: the whole-population
+test shows it on the issue's search space, where the first task is easier than the rest.
 """
 import dataclasses
 import io
@@ -12,10 +14,10 @@ import pytest
 
 import azero.presets
 from azero import ops
-from azero._core.evolution import RegularizedEvolution, linear_percentile
+from azero._core.evolution import REJECTED_FITNESS, RegularizedEvolution, linear_percentile
 from azero._core.rng import RandomGenerator
 from azero.config import HurdlesSpec
-from azero.search import build_evaluator, build_mutator, capacities, initial_model, search
+from azero.search import Search, build_evaluator, build_mutator, capacities, initial_model, search
 from azero.tasks import make_tasks
 
 RANDOM_OPS = [ops.op_code(name) for name in ("SCALAR_GAUSSIAN_SET_OP", "VECTOR_UNIFORM_SET_OP")]
@@ -27,6 +29,21 @@ def shrunk(num_train=100, num_valid=100, **changes):
     spec = dataclasses.replace(cfg.search_tasks[0], num_tasks=4, num_train_examples=num_train,
                                num_valid_examples=num_valid)
     fields = dict(search_tasks=[spec], population_size=100)
+    fields.update(changes)
+    return cfg.replace(**fields)
+
+
+def fig5_small(mode="mean", **changes):
+    """The issue's Figure 5 space (fig5_hurdles) on 4 small tasks, without random ops, FEC or hurdles.
+
+    Without random ops or FEC a program's per-task fitness depends on the program alone, so a replay can tell
+    which child the hurdle rejected. Task 0 is easier than the others: constant programs score about 0.229 on
+    it and 0.131 on all four, the issue's case.
+    """
+    cfg = azero.presets.load("fig5_hurdles")
+    spec = dataclasses.replace(cfg.search_tasks[0], num_tasks=4, num_train_examples=20, num_valid_examples=20)
+    fields = dict(search_tasks=[spec], population_size=50, fec=None, hurdles=None,
+                  setup_ops=[ops.op_code("SCALAR_CONST_SET_OP")], fitness_combination_mode=mode)
     fields.update(changes)
     return cfg.replace(**fields)
 
@@ -94,12 +111,14 @@ class HurdleReplay:
         self.fill = self.position = self.rejections = self.updates = 0
         self.hurdle = -np.inf
 
-    def fitness(self, per_task):
+    def evaluate(self, per_task):
+        """(fitness, passed, partial fitness) of a child with these per-task fitnesses."""
         partial = combined(list(per_task[:self.tasks]), self.mode)
-        if partial >= self.hurdle:
+        passed = bool(partial >= self.hurdle)
+        if passed:
             result = combined(list(per_task), self.mode)
         else:
-            result = partial
+            result = REJECTED_FITNESS
             self.rejections += 1
         self.ring[self.position] = partial
         self.position = (self.position + 1) % self.window
@@ -107,7 +126,7 @@ class HurdleReplay:
         if self.fill == self.window and self.position % self.period == 0:
             self.hurdle = np.percentile(self.ring, self.percentile)
             self.updates += 1
-        return result
+        return result, passed, partial
 
 
 @pytest.mark.parametrize("mode", ["mean", "median"])
@@ -127,7 +146,7 @@ def test_hurdled_fitness_ring_and_percentile_match_replay(mode, percentile, wind
         else:
             evolution.run_generation()
         # Slots are evaluated in order, so the population now holds this sweep's children in evaluation order.
-        expected = [replay.fitness(reference.evaluate_per_task(*evolution.individual(slot), rng))
+        expected = [replay.evaluate(reference.evaluate_per_task(*evolution.individual(slot), rng))[0]
                     for slot in range(cfg.population_size)]
         assert np.array_equal(evolution.fitness, expected)
         ring, fill, position, hurdle = evolution.hurdle_state()
@@ -138,6 +157,89 @@ def test_hurdled_fitness_ring_and_percentile_match_replay(mode, percentile, wind
     assert replay.updates >= 5
     if percentile > 0.0:
         assert 0 < replay.rejections < evolution.num_individuals
+
+
+def test_rejected_child_scores_the_minimum_and_passing_child_its_whole_fitness():
+    cfg = fig5_small(population_size=30)
+    evolution, _, _ = build(cfg, 7, (75.0, 1000, 1))
+    reference = build_evaluator(cfg, make_tasks(list(cfg.search_tasks)))
+    evolution.init_population()      # the ring is not full: nothing is rejected
+    assert evolution.hurdle_rejections == 0
+    # A full ring recomputed 99 evaluations from now: the next generation faces exactly this hurdle.
+    hurdle = 0.2
+    evolution.set_hurdle_state(np.zeros(1000), 1000, 1, hurdle)
+    evolution.run_generation()
+    rng = RandomGenerator(1)
+    outcomes = []
+    for slot in range(cfg.population_size):
+        per_task = reference.evaluate_per_task(*evolution.individual(slot), rng)
+        passed = per_task[0] >= hurdle
+        assert evolution.fitness[slot] == (combined(list(per_task), "mean") if passed else REJECTED_FITNESS)
+        outcomes.append(passed)
+    assert evolution.hurdle_rejections == outcomes.count(False)
+    assert 0 < outcomes.count(False) < len(outcomes)
+    assert evolution.hurdle == hurdle
+
+
+@pytest.mark.parametrize("mode", ["mean", "median"])
+def test_no_rejected_child_ranks_above_a_child_that_passed(mode):
+    # After every generation of a run with hurdles, over the whole population: every rejected child's fitness is
+    # at most every passing child's, and equal only to a passing child that scored the minimum itself. Here the
+    # old rule (a rejected child keeps its partial fitness) would rank rejected children above passing ones.
+    cfg = fig5_small(mode)
+    hurdles = (75.0, 100, 1)
+    evolution, _, _ = build(cfg, 20250101, hurdles)
+    reference = build_evaluator(cfg, make_tasks(list(cfg.search_tasks)))
+    replay = HurdleReplay(*hurdles, mode)
+    rng = RandomGenerator(1)
+    above_a_passer_by_partial = 0
+    for generation in range(8):
+        if generation == 0:
+            evolution.init_population()
+        else:
+            evolution.run_generation()
+        outcomes = [replay.evaluate(reference.evaluate_per_task(*evolution.individual(slot), rng))
+                    for slot in range(cfg.population_size)]
+        fitness = np.array([f for f, _, _ in outcomes])
+        passed = np.array([p for _, p, _ in outcomes])
+        partial = np.array([q for _, _, q in outcomes])
+        assert np.array_equal(evolution.fitness, fitness)
+        rejected_fitness, passing_fitness = fitness[~passed], fitness[passed]
+        assert passing_fitness.size > 0
+        for value in rejected_fitness:
+            assert np.all((value < passing_fitness) | (passing_fitness == REJECTED_FITNESS))
+        # The population's best (progress lines' best fit, the experiment's candidate) passed.
+        _, _, best, slot = evolution.stats()
+        assert passed[slot] and best == passing_fitness.max()
+        above_a_passer_by_partial += int(np.sum(partial[~passed] > passing_fitness.min()))
+    assert replay.rejections == evolution.hurdle_rejections > 0
+    assert above_a_passer_by_partial > 0
+
+
+def test_candidate_of_an_all_rejected_population_is_scored_on_all_search_tasks():
+    # Population 10, window 100, percentile 100: a generation whose 10 children all miss the best partial
+    # fitness of the last 100 leaves nothing above REJECTED_FITNESS; the candidate is then evaluated in full.
+    cfg = fig5_small(population_size=10, tournament_size=3, randomize_task_seeds=False,
+                     hurdles=HurdlesSpec(percentile=100.0, window=100, tasks=1))
+    out = io.StringIO()
+    run = Search(cfg, 3, out=out)
+    run._start_experiment()
+    generations = 0
+    while (run.evolution.fitness > REJECTED_FITNESS).any():
+        run.evolution.run_generation()
+        generations += 1
+        assert generations < 200
+    _, _, _, slot = run.evolution.stats()
+    candidate = azero.Algorithm.from_arrays(*run.evolution.individual(slot))
+    state = run.rng.get_state()
+    expected = build_evaluator(cfg, make_tasks(list(cfg.search_tasks))).evaluate(
+        candidate.setup, candidate.predict, candidate.learn, run.rng.copy())
+    assert expected > REJECTED_FITNESS
+    assert run._whole_search_fitness(candidate) == expected
+    assert np.array_equal(run.rng.get_state(), state)
+    run._finish_experiment()
+    assert f"Search fitness for candidate algorithm = {expected:.6f}" in out.getvalue().splitlines()
+    assert run.experiments[0].search_fitness == expected
 
 
 def test_a_hurdle_never_reached_changes_nothing():

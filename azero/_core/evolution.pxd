@@ -39,9 +39,10 @@ cdef class RegularizedEvolution:
     cdef int32_t* improved_sizes_ptr
 
     # Hurdles (off unless configured): a child's partial fitness over tasks [0, hurdle_tasks) must reach
-    # `hurdle` for the other tasks to be evaluated. `hurdle` is the hurdle_percentile-th percentile of the ring
-    # of the last hurdle_window partial fitnesses, -inf until the ring is full, recomputed (sorting a copy into
-    # the scratch array) whenever the write position is a multiple of hurdle_period = max(1, window // 10).
+    # `hurdle` for the other tasks to be evaluated; a rejected child's fitness is REJECTED_FITNESS (0). `hurdle`
+    # is the hurdle_percentile-th percentile of the ring of the last hurdle_window partial fitnesses, -inf until
+    # the ring is full, recomputed (sorting a copy into the scratch array) whenever the write position is a
+    # multiple of hurdle_period = max(1, window // 10).
     cdef readonly bint use_hurdles
     cdef readonly double hurdle_percentile
     cdef readonly int hurdle_window

@@ -6,6 +6,8 @@ row copy of its tournament winner mutated in place, so a generation allocates no
 
 Hurdles (the paper's "Full" method, not in the reference; off unless configured) evaluate a child on the first
 search tasks, and on the rest only if that partial fitness reaches a percentile of the recent partial fitnesses.
+A rejected child gets REJECTED_FITNESS, the lowest fitness a program can score, so it never ranks above a child
+that passed (whose fitness is its whole T_search fitness).
 """
 from libc.stdint cimport int32_t, int64_t
 from libc.math cimport sqrt, floor, INFINITY
@@ -19,6 +21,11 @@ from azero._core.types cimport Instruction, Program, SETUP, PREDICT, LEARN, NUM_
 from azero._core.rng cimport uniform_u32
 
 cnp.import_array()
+
+# The fitness of a child rejected by the hurdle: the executor's minimum (no task scores below 0), so a rejected
+# child can tie a child that passed and scored 0 on every task, and can never rank above any child that passed.
+cdef double _REJECTED_FITNESS = 0.0
+REJECTED_FITNESS = _REJECTED_FITNESS
 
 
 cdef int _compare_doubles(const void* a, const void* b) noexcept nogil:
@@ -176,7 +183,9 @@ cdef class RegularizedEvolution:
             self.evaluator.evaluate_task_range(program, &self.rng.gen, self.hurdle_tasks, self.evaluator.num_tasks)
             fitness = self.evaluator.combine_prefix(self.evaluator.num_tasks)
         else:
-            fitness = partial
+            # Not the partial fitness: when the first tasks are easier than the whole T_search, rejected children
+            # would outrank the ones that passed.
+            fitness = _REJECTED_FITNESS
             self.hurdle_rejections += 1
         self._push_partial(partial)
         return fitness
