@@ -181,6 +181,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from azero.report import write_report
+
+    print(f"wrote {write_report(args.run_dir, args.output)}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from azero import export
     from azero.analysis import best_algorithm
@@ -269,6 +276,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=("progress", "lineage"), default="progress",
                    help="progress: best/mean fitness vs individuals and time; lineage: the best-so-far steps")
     p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("report", help="one self-contained HTML page about a run (plots inline, no server)")
+    p.add_argument("run_dir", help="run directory")
+    p.add_argument("-o", "--output", required=True, help="HTML file to write")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("export", help="the best program of a run as a standalone Python module or as text")
     p.add_argument("run_dir", help="run directory")
