@@ -40,6 +40,7 @@ th, td { padding: 5px 12px; text-align: left; border-bottom: 1px solid #e6e9ed; 
 th { background: #eef1f4; font-weight: 600; }
 td.num, th.num { text-align: right; }
 td:last-child { color: #50575e; font-size: 14px; }
+td:first-child { white-space: nowrap; }
 tr.kept td { background: #e8f5e9; font-weight: 600; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 18px; margin: 0 0 12px; }
 dt { color: #50575e; }
@@ -47,9 +48,9 @@ dd { margin: 0; }
 ul.config { margin: 6px 0 0; padding-left: 20px; }
 ul.config li { margin: 3px 0; }
 img { display: block; max-width: 100%; height: auto; margin: 8px 0 16px; border: 1px solid #e6e9ed; }
-.programs { display: grid; grid-template-columns: 1fr 1fr; gap: 18px; }
+.programs { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 18px; }
 pre { font: 13px/1.4 "DejaVu Sans Mono", Menlo, Consolas, monospace; background: #f3f5f7; border: 1px solid #e0e4e8;
-      border-radius: 6px; padding: 10px 12px; margin: 0; overflow-x: auto; white-space: pre; }
+      border-radius: 6px; padding: 10px 12px; margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 .note { color: #50575e; font-size: 14px; margin: 8px 0 0; }
 .missing { color: #8a4b08; }
 """
@@ -163,9 +164,15 @@ def _comparison(run) -> Section:
             continue
         fitness = evaluate(program, tasks, seed=COMPARE_SEED, max_abs_error=cfg.max_abs_error, **memory)
         simple = analysis.simplify(program, **memory)
-        rows.append([_esc(name), f"{fitness:.6f}", str(sum(program.sizes)), str(sum(simple.sizes)), ""])
-    table = _table(["program", "fitness on T_final", "instructions", "that can affect a prediction", "note"],
-                   rows, {1, 2, 3})
+        note = ""
+        if program is alg and run.final is not None:
+            note = (f"the run's own T_final evaluation gave {run.final['final_fitness']:.6f} (its random ops "
+                    "drew from another seed)")
+        rows.append([_esc(name), f"{fitness:.6f}", str(sum(program.sizes)), str(sum(simple.sizes)), _esc(note)])
+    header = ["program", "fitness on T_final", "instructions", "that can affect a prediction", "note"]
+    if not any(row[-1] for row in rows):
+        header, rows = header[:-1], [row[:-1] for row in rows]
+    table = _table(header, rows, {1, 2, 3})
     note = (f"<p class=note>{len(tasks)} T_final tasks ({_esc(analysis._task_line(cfg.final_tasks))}); "
             f"random ops seeded with {COMPARE_SEED}, as <code>azero eval --compare</code>.</p>")
     return Section("Comparison on T_final", table + note)
