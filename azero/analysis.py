@@ -425,11 +425,12 @@ def _thinned(marks: list[float]) -> tuple[list[float], int]:
 
 
 def plot_progress(run, path, *, width: float = 12.0, height: float = 5.0, dpi: int = 100):
-    """PNG of best and mean population fitness per island (up to 4 islands, earlier ones wider, so coinciding
-    lines stay visible; the best over islands a wide grey band beneath them) against individuals evaluated (left) and elapsed seconds (right). Migrations are ticks on
-    the x axis (every k-th when there are more than MAX_MIGRATION_TICKS), new experiments dotted lines; one
-    legend below both panels. Size width x height inches at `dpi` (1200 x 500 pixels by default); `path` is
-    a file name or a binary file object. Returns `path`."""
+    """PNG of best and mean population fitness per island against individuals evaluated (left) and elapsed
+    seconds (right). With up to 4 islands the earlier islands' lines are wider, so coinciding lines stay
+    visible; the best over islands is a wide grey band beneath them. Migrations are ticks on the x axis (every
+    k-th when there are more than MAX_MIGRATION_TICKS), new experiments dotted lines; one legend below both
+    panels. Size width x height inches at `dpi` (1200 x 500 pixels by default); `path` is a file name or a
+    binary file object. Returns `path`."""
     fig, (ax_n, ax_t) = _new_figure(width, height, dpi, ncols=2)
     curves = [(island, _progress_curves(run, island)) for island in run.islands if len(island.progress)]
     many = len(curves) > 1

@@ -117,13 +117,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets_build(args: argparse.Namespace) -> int:
-    from azero.datasets import build_datasets, build_user_datasets, parse_user_source
+    from azero.datasets import build_datasets, parse_user_source
 
     if parse_user_source(args.source) is not None:
-        for option, value in (("--source-dir", args.source_dir), ("--pairs", args.pairs)):
-            if value is not None:
-                raise ValueError(f"{option} is not for npz:FILE or csv:FILE sources (every class pair is built)")
-        return build_user_folder(args, build_user_datasets)
+        return build_user_folder(args)
     for option, value in (("--label-column", args.label_column), ("--task", args.task), ("--name", args.name)):
         if value is not None:
             raise ValueError(f"{option} is for npz:FILE and csv:FILE sources, not {args.source!r}")
@@ -145,16 +142,23 @@ def seed_range(text: str) -> range:
     return range(int(lo), int(hi))
 
 
-def build_user_folder(args: argparse.Namespace, build) -> int:
+def build_user_folder(args: argparse.Namespace) -> int:
     """`datasets build --source npz:FILE|csv:FILE`: build, then print what a config's task spec needs."""
-    manifest = build(args.source, args.out, task=args.task or "classification", label_column=args.label_column,
-                     name=args.name, seeds=seed_range(args.seeds), dim=args.dim, num_train=args.train,
-                     num_valid=args.valid, num_test=args.test, overwrite=args.overwrite)
+    from azero.datasets import build_user_datasets
+
+    for option, value in (("--source-dir", args.source_dir), ("--pairs", args.pairs)):
+        if value is not None:
+            raise ValueError(f"{option} is not for npz:FILE or csv:FILE sources (every class pair is built)")
+    manifest = build_user_datasets(args.source, args.out, task=args.task or "classification",
+                                   label_column=args.label_column, name=args.name, seeds=seed_range(args.seeds),
+                                   dim=args.dim, num_train=args.train, num_valid=args.valid, num_test=args.test,
+                                   overwrite=args.overwrite)
     kind = "projected_binary_classification" if manifest["kind"] == "classification" else "projected_regression"
     if manifest["kind"] == "classification":
         classes = manifest["classes"]
-        print(f"{len(classes)} classes {classes} (label column {manifest['label']!r}), numbered 0..{len(classes) - 1}; "
-              f"{len(classes) * (len(classes) - 1) // 2} pairs x {len(manifest['seeds'])} seeds in {args.out}")
+        print(f"{len(classes)} classes {classes} (label column {manifest['label']!r}), numbered "
+              f"0..{len(classes) - 1}; {len(classes) * (len(classes) - 1) // 2} pairs x {len(manifest['seeds'])} "
+              f"seeds in {args.out}")
     else:
         print(f"regression on {manifest['label']!r}: {len(manifest['seeds'])} seeds in {args.out}")
     print(f"task spec: kind = \"{kind}\", dataset_name = \"{manifest['name']}\", features_size = {manifest['dim']}, "
