@@ -45,12 +45,13 @@ setup(
             "nonecheck": False,
         },
     ),
-    install_requires=["numpy>=2", "h5py>=3.10", "tqdm>=4"],
+    # scikit-learn: azero.sklearn's estimators and the offline digits data of the digits_binary preset.
+    install_requires=["numpy>=2", "h5py>=3.10", "tqdm>=4", "scikit-learn>=1.6"],
     extras_require={
         "mpi": ["mpi4py>=4", "mpich"],
-        "datasets": ["scikit-learn>=1.3"],
+        "datasets": ["scikit-learn>=1.6"],
         "analysis": ["matplotlib>=3.7", "pandas>=2"],
-        "test": ["pytest>=8", "mpi4py>=4", "mpich", "scikit-learn>=1.3", "matplotlib>=3.7", "pandas>=2"],
+        "test": ["pytest>=8", "mpi4py>=4", "mpich", "scikit-learn>=1.6", "matplotlib>=3.7", "pandas>=2"],
     },
     entry_points={"console_scripts": ["azero=azero.cli:main"]},
     zip_safe=False,

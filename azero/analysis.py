@@ -403,53 +403,74 @@ def _log_helps(values: np.ndarray, experiments: int) -> bool:
     return experiments == 1 and len(positive) > 1 and positive.max() / positive.min() >= 1000.0
 
 
-def _new_figure(width: float, height: float, dpi: int, ncols: int = 1):
-    """A headless figure (no pyplot state, Agg rendering) with one row of `ncols` axes."""
+def _new_figure(width: float, height: float, dpi: int, ncols: int = 1, nrows: int = 1, **grid):
+    """A headless figure (no pyplot state, Agg rendering) with `nrows` x `ncols` axes, returned flat."""
     try:
         from matplotlib.figure import Figure
     except ImportError:
         raise ImportError("plots need matplotlib (pip install 'azero[analysis]')") from None
 
     fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
-    return fig, fig.subplots(1, ncols, squeeze=False)[0]
+    return fig, fig.subplots(nrows, ncols, squeeze=False, **grid).ravel()
 
 
-def plot_progress(run, path, *, width: float = 12.0, height: float = 4.5, dpi: int = 100):
-    """PNG of best and mean population fitness per island (and the best over islands) against individuals
-    evaluated (left) and elapsed seconds (right). Migrations are ticks on the x axis, new experiments dotted
-    lines. Size width x height inches at `dpi` (1200 x 450 pixels by default). Returns the path."""
+# At most this many migration ticks per axis; more merge into a solid band, so every k-th is drawn.
+MAX_MIGRATION_TICKS = 40
+
+
+def _thinned(marks: list[float]) -> tuple[list[float], int]:
+    """Every k-th of sorted x positions, k the smallest step leaving at most MAX_MIGRATION_TICKS; (marks, k)."""
+    step = max(1, -(-len(marks) // MAX_MIGRATION_TICKS))
+    return marks[::step], step
+
+
+def plot_progress(run, path, *, width: float = 12.0, height: float = 5.0, dpi: int = 100):
+    """PNG of best and mean population fitness per island against individuals evaluated (left) and elapsed
+    seconds (right). With up to 4 islands the earlier islands' lines are wider, so coinciding lines stay
+    visible; the best over islands is a wide grey band beneath them. Migrations are ticks on the x axis (every
+    k-th when there are more than MAX_MIGRATION_TICKS), new experiments dotted lines; one legend below both
+    panels. Size width x height inches at `dpi` (1200 x 500 pixels by default); `path` is a file name or a
+    binary file object. Returns `path`."""
     fig, (ax_n, ax_t) = _new_figure(width, height, dpi, ncols=2)
     curves = [(island, _progress_curves(run, island)) for island in run.islands if len(island.progress)]
     many = len(curves) > 1
     num_experiments = len(np.unique(np.concatenate([c["experiment"] for _, c in curves]))) if curves else 0
     for ax, key, label in ((ax_n, "individuals", "individuals evaluated (per island, experiments in turn)"),
                            (ax_t, "elapsed", "elapsed time (s)")):
+        if many:
+            ax.plot(*_best_over_islands([c for _, c in curves], key), color="0.55", lw=6.0, alpha=0.35,
+                    solid_capstyle="butt", zorder=1, label="best over islands")
         for k, (island, c) in enumerate(curves):
             name, color = (f"island {island.island} " if many else ""), f"C{k % 10}"
-            ax.plot(*_broken(c[key], c["best"], c["experiment"]), color=color, lw=1.4, label=f"{name}best")
+            # Islands' best lines often coincide after migrations: earlier islands are drawn wider, so each
+            # stays visible as an outline around the ones drawn over it.
+            width = 1.4 + (0.9 * (len(curves) - 1 - k) if len(curves) <= 4 else 0.0)
+            ax.plot(*_broken(c[key], c["best"], c["experiment"]), color=color, lw=width, zorder=3,
+                    label=f"{name}best")
             ax.plot(*_broken(c[key], c["mean"], c["experiment"]), color=color, lw=1.0, ls="--", alpha=0.7,
-                    label=f"{name}mean")
-        if many:
-            ax.plot(*_best_over_islands([c for _, c in curves], key), color="black", lw=1.0, alpha=0.8,
-                    label="best over islands")
+                    zorder=2, label=f"{name}mean")
         marks = _event_marks(run, curves, key)
         if marks["migrations"]:
-            ax.plot(marks["migrations"], np.zeros(len(marks["migrations"])), "|", color="tab:purple", ms=9,
-                    transform=ax.get_xaxis_transform(), clip_on=False, label="migration")
+            shown, step = _thinned(marks["migrations"])
+            what = "migration" if step == 1 else f"every {step}th of {len(marks['migrations']):,} migrations"
+            ax.plot(shown, np.zeros(len(shown)), "|", color="tab:purple", ms=9, mew=1.0,
+                    transform=ax.get_xaxis_transform(), clip_on=False, label=what)
         for i, x in enumerate(marks["experiments"]):
-            ax.axvline(x, color="grey", lw=1.0, ls=":", label="new experiment" if i == 0 else None)
+            ax.axvline(x, color="grey", lw=1.0, ls=":", zorder=0, label="new experiment" if i == 0 else None)
         if curves and _log_helps(np.concatenate([c[key] for _, c in curves]), num_experiments):
             ax.set_xscale("log")
         ax.set_xlabel(label)
         ax.set_ylabel("fitness on T_search")
         ax.grid(True, alpha=0.3)
-        if curves:
-            ax.legend(loc="best", fontsize="small", framealpha=0.8)
-        else:
+        if not curves:
             ax.text(0.5, 0.5, "no progress recorded yet", ha="center", va="center", transform=ax.transAxes)
+    if curves:
+        handles, labels = ax_n.get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 7), fontsize="small",
+                   frameon=False)
     fig.suptitle(f"{run.path.name}: population fitness ({run.status}, seed {run.seed}, "
                  f"{len(curves)} island(s))")
-    fig.savefig(path, dpi=dpi)
+    fig.savefig(path, dpi=dpi, format="png")
     return path
 
 
@@ -484,11 +505,12 @@ def _lineage_choice(run):
     return (None, None) if best is None else (best[1], kept)
 
 
-def plot_lineage(run, path, *, width: float = 9.0, height: float = 4.5, dpi: int = 100):
-    """PNG of the best lineage: each new best fitness found (steps, left axis) against individuals, with the
-    program size of each new best (instructions, and those that can affect a prediction) on the right axis.
-    The lineage is that of the kept experiment's best island. 900 x 450 pixels by default. Returns the path."""
-    fig, (ax,) = _new_figure(width, height, dpi)
+def plot_lineage(run, path, *, width: float = 9.0, height: float = 5.5, dpi: int = 100):
+    """PNG of the best lineage: each new best fitness found (steps, top panel) against individuals, and below
+    it the program size of each new best (instructions, and those that can affect a prediction). The lineage
+    is that of the kept experiment's best island. 900 x 550 pixels by default; `path` is a file name or a
+    binary file object. Returns `path`."""
+    fig, (ax, size_ax) = _new_figure(width, height, dpi, nrows=2, sharex=True, height_ratios=[3, 2])
     island, experiment = _lineage_choice(run)
     cfg = run.config
     if island is None:
@@ -504,27 +526,25 @@ def plot_lineage(run, path, *, width: float = 9.0, height: float = 4.5, dpi: int
             alg = island.algorithm(row)
             sizes.append(sum(alg.sizes))
             effective.append(sum(simplify(alg, cfg.num_scalars, cfg.num_vectors, cfg.num_matrices).sizes))
-        ax.step(x_step, fitness, where="post", color="C0", lw=1.8, label="best fitness")
+        ax.step(x_step, fitness, where="post", color="C0", lw=1.8)
         ax.plot(x, rows["fitness"], "o", color="C0", ms=3.5)
-        ax.set_ylabel("fitness on T_search")
-        size_ax = ax.twinx()
-        size_ax.step(x_step, np.append(sizes, sizes[-1]), where="post", color="C1", lw=1.2, ls="--",
+        size_ax.step(x_step, np.append(sizes, sizes[-1]), where="post", color="C1", lw=1.4, ls="--",
                      label="instructions")
-        size_ax.step(x_step, np.append(effective, effective[-1]), where="post", color="C2", lw=1.2,
-                     label="instructions that matter")
-        size_ax.set_ylabel("program size (instructions)")
-        size_ax.set_ylim(bottom=0)
+        size_ax.step(x_step, np.append(effective, effective[-1]), where="post", color="C2", lw=1.4,
+                     label="instructions that can affect a prediction")
+        size_ax.set_ylim(0, max(sizes) * 1.15 + 1)
         if _log_helps(x_step.astype(float), 1):
             ax.set_xscale("log")
-        handles = ax.get_legend_handles_labels()
-        more = size_ax.get_legend_handles_labels()
-        ax.legend(handles[0] + more[0], handles[1] + more[1], loc="lower right", fontsize="small")
+        size_ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.32), ncols=2, fontsize="small", frameon=False)
         ax.set_title(f"best lineage: island {island.island}, experiment {experiment} "
                      f"({len(rows)} improvements)", fontsize="medium")
-    ax.set_xlabel("individuals evaluated in the experiment")
-    ax.grid(True, alpha=0.3)
+    ax.set_ylabel("best fitness on T_search")
+    size_ax.set_ylabel("program size")
+    size_ax.set_xlabel("individuals evaluated in the experiment")
+    for axis in (ax, size_ax):
+        axis.grid(True, alpha=0.3)
     fig.suptitle(f"{run.path.name}: lineage of the best program")
-    fig.savefig(path, dpi=dpi)
+    fig.savefig(path, dpi=dpi, format="png")
     return path
 
 

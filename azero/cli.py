@@ -18,10 +18,17 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
 
 
 def load_config(name_or_path: str, dataset_dir: str | None = None) -> SearchConfig:
-    """A preset name or a TOML file; `dataset_dir` fills the path of projected-binary tasks."""
+    """A preset name or a TOML file; `dataset_dir` fills the path of projected-binary tasks.
+
+    The digits_binary preset without a `dataset_dir` reads the user cache's digits files, built on first use.
+    """
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists():
         return SearchConfig.from_toml(path, dataset_dir=dataset_dir)
+    if name_or_path == "digits_binary" and dataset_dir is None:
+        from azero.datasets import ensure_digits_datasets
+
+        dataset_dir = str(ensure_digits_datasets(announce=lambda message: print(message, file=sys.stderr)))
     return presets.load(name_or_path, dataset_dir=dataset_dir)
 
 
@@ -110,18 +117,54 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets_build(args: argparse.Namespace) -> int:
-    from azero.datasets import build_datasets
+    from azero.datasets import build_datasets, parse_user_source
 
+    if parse_user_source(args.source) is not None:
+        return build_user_folder(args)
+    for option, value in (("--label-column", args.label_column), ("--task", args.task), ("--name", args.name)):
+        if value is not None:
+            raise ValueError(f"{option} is for npz:FILE and csv:FILE sources, not {args.source!r}")
     pairs = None
     if args.pairs:
         pairs = [tuple(int(c) for c in pair.split(",")) for pair in args.pairs.split(";")]
-    lo, colon, hi = args.seeds.partition(":")
-    if not (colon and lo.isdigit() and hi.isdigit()):
-        raise ValueError(f"--seeds must be A:B (e.g. 0:10), got {args.seeds!r}")
     paths = build_datasets(args.source, args.out, source_dir=args.source_dir, pairs=pairs,
-                           seeds=range(int(lo), int(hi)), dim=args.dim, num_train=args.train,
+                           seeds=seed_range(args.seeds), dim=args.dim, num_train=args.train,
                            num_valid=args.valid, num_test=args.test, overwrite=args.overwrite)
     print(f"{len(paths)} task files in {args.out}")
+    return 0
+
+
+def seed_range(text: str) -> range:
+    """--seeds A:B as a range."""
+    lo, colon, hi = text.partition(":")
+    if not (colon and lo.isdigit() and hi.isdigit()):
+        raise ValueError(f"--seeds must be A:B (e.g. 0:10), got {text!r}")
+    return range(int(lo), int(hi))
+
+
+def build_user_folder(args: argparse.Namespace) -> int:
+    """`datasets build --source npz:FILE|csv:FILE`: build, then print what a config's task spec needs."""
+    from azero.datasets import build_user_datasets
+
+    for option, value in (("--source-dir", args.source_dir), ("--pairs", args.pairs)):
+        if value is not None:
+            raise ValueError(f"{option} is not for npz:FILE or csv:FILE sources (every class pair is built)")
+    manifest = build_user_datasets(args.source, args.out, task=args.task or "classification",
+                                   label_column=args.label_column, name=args.name, seeds=seed_range(args.seeds),
+                                   dim=args.dim, num_train=args.train, num_valid=args.valid, num_test=args.test,
+                                   overwrite=args.overwrite)
+    kind = "projected_binary_classification" if manifest["kind"] == "classification" else "projected_regression"
+    if manifest["kind"] == "classification":
+        classes = manifest["classes"]
+        print(f"{len(classes)} classes {classes} (label column {manifest['label']!r}), numbered "
+              f"0..{len(classes) - 1}; {len(classes) * (len(classes) - 1) // 2} pairs x {len(manifest['seeds'])} "
+              f"seeds in {args.out}")
+    else:
+        print(f"regression on {manifest['label']!r}: {len(manifest['seeds'])} seeds in {args.out}")
+    print(f"task spec: kind = \"{kind}\", dataset_name = \"{manifest['name']}\", features_size = {manifest['dim']}, "
+          f"num_train_examples <= {manifest['num_train_examples']}, "
+          f"num_valid_examples <= {manifest['num_valid_examples']}, "
+          f"max_supported_data_seed = {max(manifest['seeds']) + 1}")
     return 0
 
 
@@ -139,6 +182,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
     plot = {"progress": analysis.plot_progress, "lineage": analysis.plot_lineage}[args.kind]
     print(f"wrote {plot(load_run(args.run_dir), args.output)}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from azero.report import write_report
+
+    print(f"wrote {write_report(args.run_dir, args.output)}")
     return 0
 
 
@@ -166,9 +216,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+PRESET_DESCRIPTION_PREFIX = "# description:"
+
+
+def preset_description(name: str) -> str:
+    """The one-line `# description: ...` comment of a shipped preset ('' if it has none)."""
+    for line in presets.path(name).read_text(encoding="utf-8").splitlines():
+        if line.startswith(PRESET_DESCRIPTION_PREFIX):
+            return line[len(PRESET_DESCRIPTION_PREFIX):].strip()
+    return ""
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
-    for name in presets.names():
-        print(name)
+    names = presets.names()
+    width = max(map(len, names))
+    for name in names:
+        print(f"{name:<{width}}  {preset_description(name)}".rstrip())
     return 0
 
 
@@ -218,6 +281,11 @@ def parser() -> argparse.ArgumentParser:
                    help="progress: best/mean fitness vs individuals and time; lineage: the best-so-far steps")
     p.set_defaults(func=cmd_plot)
 
+    p = sub.add_parser("report", help="one self-contained HTML page about a run (plots inline, no server)")
+    p.add_argument("run_dir", help="run directory")
+    p.add_argument("-o", "--output", required=True, help="HTML file to write")
+    p.set_defaults(func=cmd_report)
+
     p = sub.add_parser("export", help="the best program of a run as a standalone Python module or as text")
     p.add_argument("run_dir", help="run directory")
     p.add_argument("--format", choices=("python", "text"), default="python")
@@ -226,13 +294,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--simplify", action="store_true", help="text: drop instructions that cannot matter")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("presets", help="list the shipped presets")
+    p = sub.add_parser("presets", help="list the shipped presets, one line each")
     p.set_defaults(func=cmd_presets)
 
     p = sub.add_parser("datasets", help="projected binary classification datasets")
     dsub = p.add_subparsers(dest="datasets_command", required=True)
     b = dsub.add_parser("build", help="build projected binary task files (SPEC 6.4)")
-    b.add_argument("--source", required=True, help="digits (offline, scikit-learn), cifar10, mnist or fashion_mnist")
+    b.add_argument("--source", required=True, help="digits (offline, scikit-learn), cifar10, mnist, fashion_mnist, "
+                   "or your data: npz:FILE (arrays X, y) or csv:FILE (header row)")
     b.add_argument("--source-dir", default=None, help="folder with the source's files (not needed for digits)")
     b.add_argument("--out", required=True, help="output folder")
     b.add_argument("--pairs", default=None, help="class pairs, e.g. '0,1;3,5' (default: all)")
@@ -242,6 +311,10 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--valid", type=int, default=None, help="validation examples per task")
     b.add_argument("--test", type=int, default=None, help="test examples per task")
     b.add_argument("--overwrite", action="store_true", help="rebuild existing files")
+    b.add_argument("--label-column", default=None, help="csv:FILE: the label column (default: the last)")
+    b.add_argument("--task", choices=("classification", "regression"), default=None,
+                   help="npz/csv: binary pair tasks per class pair (default) or regression on a numeric target")
+    b.add_argument("--name", default=None, help="npz/csv: dataset_name of the files (default: the file's stem)")
     b.set_defaults(func=cmd_datasets_build)
     return top
 

@@ -66,8 +66,11 @@ _KIND_EVAL_TYPE = {
     "scalar_linear_regression": "rms_error",
     "scalar_2layer_nn_regression": "rms_error",
     "projected_binary_classification": "accuracy",
+    "projected_regression": "rms_error",
 }
 _PROJECTED = "projected_binary_classification"
+# Task kinds that read dataset files: a spec without `path` reads them from `dataset_dir`.
+_DATASET_KINDS = (_PROJECTED, "projected_regression")
 # Addresses are 16-bit (SPEC 1.3), and so are instruction positions (SPEC 5.4).
 _MAX_ADDRESSES = 65535
 _MAX_FUNCTION_SIZE = 65535
@@ -436,7 +439,7 @@ def _task_to_dict(spec: TaskSpec, dataset_dir: str | None) -> dict:
                              and field.name not in ("kind", "eval_type", "features_size", "num_tasks",
                                                     "num_train_examples", "num_valid_examples")):
             continue
-        if field.name == "path" and spec.kind == _PROJECTED and value == dataset_dir:
+        if field.name == "path" and spec.kind in _DATASET_KINDS and value == dataset_dir:
             continue
         if hasattr(value, "tolist"):  # numpy data of a unit_test_fixed task
             value = value.tolist()
@@ -564,11 +567,11 @@ class SearchConfig:
                   _float(self.checkpoint_every_seconds, "checkpoint_every_seconds", 0.0))
 
     def _fill_path(self, spec: TaskSpec, path: str) -> TaskSpec:
-        """Projected-binary specs without a path read their files from `dataset_dir`."""
-        if spec.kind != _PROJECTED or spec.path:
+        """Projected-binary and projected-regression specs without a path read their files from `dataset_dir`."""
+        if spec.kind not in _DATASET_KINDS or spec.path:
             return spec
         if self.dataset_dir is None:
-            raise ConfigError(f"{path}.path", "projected_binary_classification needs a path: set dataset_dir "
+            raise ConfigError(f"{path}.path", f"{spec.kind} needs a path: set dataset_dir "
                               "in the config or pass --dataset-dir DIR")
         return dataclasses.replace(spec, path=self.dataset_dir)
 

@@ -14,11 +14,21 @@ standardise with the train split's mean and population std. One HDF5 file per (p
 Sources: ``cifar10`` (the python-pickle batch folder), ``mnist`` and ``fashion_mnist`` (IDX files, plain or .gz)
 and ``digits`` (scikit-learn's bundled 8x8 digits, the offline default). The reference's bytes depended on
 TFDS/numpy/sklearn versions and TFDS's example order; here the order is the source files' order.
+
+A user's own data (``npz:FILE`` with arrays ``X`` and ``y``, or ``csv:FILE`` with a header row) builds either
+the same binary pair tasks (classes numbered 0..k-1 in sorted label order) or, for a numeric target,
+regression tasks: one file per seed, ``regression_<name>-dim_<dim>-seed_<seed>.h5``, with the same splits,
+projection and standardisation (the target standardised with the train split's mean and population std too).
+Such a folder also holds ``azero_dataset.json`` (kind, classes, sizes), which the loader reads so that random
+pairs are drawn among the folder's k classes instead of the reference's fixed 10.
 """
 from __future__ import annotations
 
+import csv
 import gzip
 import importlib
+import json
+import math
 import os
 import pickle
 import struct
@@ -41,6 +51,12 @@ REFERENCE_NUM_TEST = 1000
 NUM_CLASSES = 10
 RANDOM_PAIR_SALT = 856572777
 SPLITS = ("train", "valid", "test")
+USER_FORMATS = ("npz", "csv")
+USER_TASKS = ("classification", "regression")
+MANIFEST_NAME = "azero_dataset.json"
+# What the digits_binary preset reads: all 45 pairs, seeds 0..9, F = 16 (the builder's defaults).
+DIGITS_PRESET_SEEDS = range(0, 10)
+DIGITS_PRESET_DIM = 16
 
 _CIFAR_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 _CIFAR_DIM = 32 * 32 * 3
@@ -230,22 +246,41 @@ def project_pair(features: np.ndarray, labels: np.ndarray, seed: int, dim: int, 
 
     Returns {split: (features float32 (n, dim), labels float32 (n,))} for train, valid, test.
     """
+    indices, projected = _split_and_project(features, labels, seed, dim, num_train, num_valid, num_test,
+                                            stratify=True)
+    return {name: (projected[name], labels[rows].astype(np.float32)) for name, rows in indices.items()}
+
+
+def _split_and_project(features: np.ndarray, targets: np.ndarray, seed: int, dim: int, num_train: int,
+                       num_valid: int, num_test: int, stratify: bool
+                       ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Row indices of the train/valid/test splits and their projected, standardised float32 features.
+
+    Splits: sklearn's train_test_split twice with random_state=seed (stratified by the targets if asked).
+    Projection: RandomState(seed).randn(D, dim); standardisation: the train split's mean and population std.
+    """
     train_test_split = _sklearn_attr("sklearn.model_selection", "train_test_split")
     # train_test_split permutes every array the same way, so splitting row indices equals splitting the rows.
-    trainval, test = train_test_split(np.arange(labels.shape[0]), train_size=num_train + num_valid,
-                                      test_size=num_test, random_state=seed, stratify=labels)
+    trainval, test = train_test_split(np.arange(targets.shape[0]), train_size=num_train + num_valid,
+                                      test_size=num_test, random_state=seed,
+                                      stratify=targets if stratify else None)
     train, valid = train_test_split(trainval, train_size=num_train, test_size=num_valid, random_state=seed,
-                                    stratify=labels[trainval])
+                                    stratify=targets[trainval] if stratify else None)
     indices = {"train": train, "valid": valid, "test": test}
     # Same numbers as the reference's np.random.seed(seed); np.random.randn(D, dim), without global state.
     projection = np.random.RandomState(seed).randn(features.shape[1], dim)
     projected = {name: np.dot(features[rows].astype(np.float64), projection) for name, rows in indices.items()}
     # StandardScaler semantics: train mean and population std; a constant feature keeps scale 1.
-    mean = projected["train"].mean(axis=0)
-    scale = projected["train"].std(axis=0)
+    mean, scale = _train_scaler(projected["train"])
+    return indices, {name: ((values - mean) / scale).astype(np.float32) for name, values in projected.items()}
+
+
+def _train_scaler(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, population std) per column of the train split; a constant column keeps scale 1."""
+    mean = train.mean(axis=0)
+    scale = train.std(axis=0)
     scale[scale == 0.0] = 1.0
-    return {name: (((projected[name] - mean) / scale).astype(np.float32), labels[rows].astype(np.float32))
-            for name, rows in indices.items()}
+    return mean, scale
 
 
 def _azero_version() -> str | None:
@@ -324,6 +359,299 @@ def build_datasets(source: str, out_dir: str | os.PathLike, *, source_dir: str |
     return paths
 
 
+# ----------------------------------------------------------------------------------------------- user data
+
+
+def regression_filename(name: str, dim: int, seed: int) -> str:
+    """File name of one projected regression dataset built from a user's data."""
+    return f"regression_{name}-dim_{dim}-seed_{seed}.h5"
+
+
+def parse_user_source(source: str) -> tuple[str, Path] | None:
+    """("npz" | "csv", file) for a ``npz:FILE`` / ``csv:FILE`` source, None for the named sources."""
+    fmt, colon, file = source.partition(":")
+    if not colon or fmt not in USER_FORMATS:
+        return None
+    if not file:
+        raise DatasetError(f"--source {source!r} names no file (expected {fmt}:FILE)")
+    return fmt, Path(file)
+
+
+def load_user_data(fmt: str, path: Path, label_column: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+    """(features (n, D) float64, labels (n,) as stored, label name) from an npz or csv file, checked.
+
+    npz: arrays ``X`` (n, D) numeric and ``y`` (n,). csv: a header row; every column but the label column
+    (``label_column``, default the last) must be numeric; the labels may be numbers or names.
+    """
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such file")
+    if fmt == "npz":
+        if label_column is not None:
+            raise DatasetError(f"{path}: --label-column is for csv files; an npz file holds arrays X and y")
+        features, labels = _load_npz(path)
+        label_name = "y"
+    else:
+        features, labels, label_name = _load_csv(path, label_column)
+    if features.shape[0] == 0:
+        raise DatasetError(f"{path}: no data rows")
+    return features, labels, label_name
+
+
+def _load_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, EOFError) as exc:
+        raise DatasetError(f"{path}: not a readable npz file ({type(exc).__name__})") from None
+    for name in ("X", "y"):
+        if name not in arrays:
+            raise DatasetError(f"{path}: no array {name!r} (the file holds {', '.join(sorted(arrays)) or 'none'}; "
+                               "expected X (rows x features) and y (labels))")
+    features, labels = arrays["X"], arrays["y"]
+    if features.ndim != 2 or labels.ndim != 1 or features.shape[0] != labels.shape[0]:
+        raise DatasetError(f"{path}: X has shape {features.shape} and y {labels.shape}; expected (n, D) and (n,)")
+    if features.dtype.kind not in "biuf":
+        raise DatasetError(f"{path}: X has dtype {features.dtype}; expected numbers")
+    features = features.astype(np.float64)
+    _check_finite(features, lambda row, col: f"{path}: X row {row} column {col}")
+    if labels.dtype.kind == "f":
+        _check_finite(labels[:, np.newaxis], lambda row, col: f"{path}: y row {row}")
+    return features, labels
+
+
+def _load_csv(path: Path, label_column: str | None) -> tuple[np.ndarray, np.ndarray, str]:
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DatasetError(f"{path}: cannot read as csv ({type(exc).__name__})") from None
+    if not rows:
+        raise DatasetError(f"{path}: empty file")
+    header = [name.strip() for name in rows[0]]
+    if len(header) < 2:
+        raise DatasetError(f"{path}: the header has {len(header)} column; expected features and a label column")
+    label_name = header[-1] if label_column is None else label_column
+    if label_name not in header:
+        raise DatasetError(f"{path}: no label column {label_name!r} (columns: {', '.join(header)})")
+    label_index = header.index(label_name)
+    feature_names = [name for i, name in enumerate(header) if i != label_index]
+    data = rows[1:]
+    features = np.empty((len(data), len(feature_names)))
+    labels = []
+    for row_number, row in enumerate(data):
+        line = row_number + 2
+        if len(row) != len(header):
+            raise DatasetError(f"{path}: line {line} has {len(row)} fields, the header has {len(header)}")
+        labels.append(row[label_index].strip())
+        values = row[:label_index] + row[label_index + 1:]
+        for col, text in enumerate(values):
+            try:
+                value = float(text)
+            except ValueError:
+                raise DatasetError(f"{path}: column {feature_names[col]!r} is not numeric (line {line}: "
+                                   f"{text.strip()!r})") from None
+            if not math.isfinite(value):
+                raise DatasetError(f"{path}: line {line}, column {feature_names[col]!r}: {text.strip()} "
+                                   "(NaN and infinite values are not allowed)")
+            features[row_number, col] = value
+    return features, _csv_labels(path, labels, label_name), label_name
+
+
+def _csv_labels(path: Path, labels: list[str], label_name: str) -> np.ndarray:
+    """Numbers if every label parses as one (then they must be finite), else the label strings."""
+    try:
+        numbers = np.array([float(text) for text in labels])
+    except ValueError:
+        return np.array(labels)
+    bad = np.flatnonzero(~np.isfinite(numbers))
+    if bad.size:
+        raise DatasetError(f"{path}: line {bad[0] + 2}, column {label_name!r}: {labels[bad[0]]} "
+                           "(NaN and infinite values are not allowed)")
+    return numbers
+
+
+def _check_finite(values: np.ndarray, where: Callable[[int, int], str]) -> None:
+    bad = np.argwhere(~np.isfinite(values))
+    if bad.size:
+        row, col = (int(i) for i in bad[0])
+        raise DatasetError(f"{where(row, col)} is {values[row, col]} (NaN and infinite values are not allowed)")
+
+
+def _user_split_sizes(where: str, total: int, num_train: int | None, num_valid: int | None,
+                      num_test: int | None, minimum: int) -> tuple[int, int, int]:
+    """(train, valid, test) out of `total` rows: 60/20/20 % unless given; each split at least `minimum`."""
+    num_valid = total // 5 if num_valid is None else num_valid
+    num_test = total // 5 if num_test is None else num_test
+    num_train = total - num_valid - num_test if num_train is None else num_train
+    for field, value in (("train", num_train), ("valid", num_valid), ("test", num_test)):
+        if value < minimum:
+            raise DatasetError(f"{where}: too few rows ({total}) for the splits: the {field} split gets {value}, "
+                               f"it needs at least {minimum}")
+    if num_train + num_valid + num_test > total:
+        raise DatasetError(f"{where}: too few rows ({total}) for {num_train} train + {num_valid} valid + "
+                           f"{num_test} test")
+    return num_train, num_valid, num_test
+
+
+def build_user_datasets(source: str, out_dir: str | os.PathLike, *, task: str = "classification",
+                        label_column: str | None = None, name: str | None = None,
+                        seeds: Iterable[int] = range(0, 10), dim: int = 16, num_train: int | None = None,
+                        num_valid: int | None = None, num_test: int | None = None, overwrite: bool = False,
+                        progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Build task files from ``npz:FILE`` or ``csv:FILE``; returns the manifest written beside them.
+
+    classification: one file per (class pair, seed), as the named sources (classes numbered 0..k-1 in sorted
+    label order, at most 10; per pair the first min(count) rows of each class; default splits 60/20/20 %).
+    regression: one file per seed over all rows, the numeric target standardised with the train split's
+    scaler. The manifest (``azero_dataset.json``) records kind, name, classes, dim, seeds and the smallest
+    split sizes, i.e. the largest num_train_examples / num_valid_examples every file can serve.
+    """
+    parsed = parse_user_source(source)
+    if parsed is None:
+        raise DatasetError(f"unknown user source {source!r}; expected npz:FILE or csv:FILE")
+    if task not in USER_TASKS:
+        raise DatasetError(f"unknown task {task!r}; expected one of {', '.join(USER_TASKS)}")
+    fmt, path = parsed
+    seeds = [int(s) for s in seeds]
+    for seed in seeds:
+        if not 0 <= seed < 2**32:
+            raise DatasetError(f"seed {seed} is outside [0, 2**32)")
+    if dim < 1:
+        raise DatasetError(f"dim={dim} must be positive")
+    name = path.stem if name is None else name
+    if not name or not all(c.isalnum() or c in "_." for c in name):
+        raise DatasetError(f"dataset name {name!r} must be letters, digits, '_' or '.' (it goes into file names)")
+    _sklearn_attr("sklearn.model_selection", "train_test_split")
+    features, labels, label_name = load_user_data(fmt, path, label_column)
+    out = Path(out_dir)
+    manifest: dict[str, Any] = {"kind": task, "name": name, "source": str(path), "label": label_name,
+                                "dim": dim, "seeds": seeds, "format_version": FORMAT_VERSION}
+    if task == "classification":
+        jobs = _classification_jobs(path, features, labels, label_name, name, dim, seeds, num_train, num_valid,
+                                    num_test, manifest)
+    else:
+        jobs = _regression_jobs(path, features, labels, label_name, name, dim, seeds, num_train, num_valid,
+                                num_test, manifest)
+    out.mkdir(parents=True, exist_ok=True)
+    version = _azero_version()
+    for done, (file_name, make, attrs) in enumerate(jobs, 1):
+        target = out / file_name
+        if overwrite or not target.exists():
+            if version is not None:
+                attrs["azero_version"] = version
+            _write_atomically(target, make(), attrs)
+        if progress is not None:
+            progress(done, len(jobs))
+    manifest_path = out / MANIFEST_NAME
+    manifest_path.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    return manifest
+
+
+def _classification_jobs(path: Path, features: np.ndarray, labels: np.ndarray, label_name: str, name: str,
+                         dim: int, seeds: list[int], num_train: int | None, num_valid: int | None,
+                         num_test: int | None, manifest: dict[str, Any]) -> list:
+    classes = np.unique(labels)
+    if len(classes) < 2:
+        found = repr(classes[0].item()) if len(classes) else "none"
+        raise DatasetError(f"{path}: label column {label_name!r} has fewer than 2 classes ({found}); "
+                           "classification needs at least 2")
+    if len(classes) > NUM_CLASSES:
+        raise DatasetError(f"{path}: label column {label_name!r} has {len(classes)} classes; the binary pair "
+                           f"tasks support at most {NUM_CLASSES} (for a numeric target use --task regression)")
+    class_ids = np.searchsorted(classes, labels)
+    counts = [int(np.count_nonzero(class_ids == c)) for c in range(len(classes))]
+    jobs = []
+    smallest = None
+    for pos in range(len(classes)):
+        for neg in range(pos + 1, len(classes)):
+            per_class = min(counts[pos], counts[neg])
+            where = f"{path}: pair ({classes[pos].item()!r}, {classes[neg].item()!r})"
+            sizes = _user_split_sizes(where, 2 * per_class, num_train, num_valid, num_test, minimum=2)
+            smallest = sizes if smallest is None else tuple(map(min, smallest, sizes))
+            rows = np.concatenate([np.flatnonzero(class_ids == pos)[:per_class],
+                                   np.flatnonzero(class_ids == neg)[:per_class]])
+            pair_labels = np.repeat(np.array([1, 0], dtype=np.int64), per_class)
+            for seed in seeds:
+                attrs = {"source": name, "pos": pos, "neg": neg, "dim": dim, "seed": seed, "per_class": per_class,
+                         "format_version": FORMAT_VERSION}
+                jobs.append((dataset_filename(name, pos, neg, dim, seed),
+                             lambda r=rows, l=pair_labels, s=seed, z=sizes: project_pair(features[r], l, s, dim, *z),
+                             attrs))
+    manifest.update(classes=[c.item() for c in classes], class_counts=counts,
+                    num_train_examples=smallest[0], num_valid_examples=smallest[1], num_test_examples=smallest[2])
+    return jobs
+
+
+def _regression_jobs(path: Path, features: np.ndarray, labels: np.ndarray, label_name: str, name: str,
+                     dim: int, seeds: list[int], num_train: int | None, num_valid: int | None,
+                     num_test: int | None, manifest: dict[str, Any]) -> list:
+    if labels.dtype.kind not in "biuf":
+        raise DatasetError(f"{path}: label column {label_name!r} is not numeric; regression needs a numeric target")
+    targets = labels.astype(np.float64)
+    sizes = _user_split_sizes(str(path), len(targets), num_train, num_valid, num_test, minimum=1)
+
+    def make(seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        indices, projected = _split_and_project(features, targets, seed, dim, *sizes, stratify=False)
+        mean = targets[indices["train"]].mean()
+        scale = targets[indices["train"]].std() or 1.0
+        return {split: (projected[split], ((targets[rows] - mean) / scale).astype(np.float32))
+                for split, rows in indices.items()}
+
+    manifest.update(num_train_examples=sizes[0], num_valid_examples=sizes[1], num_test_examples=sizes[2])
+    return [(regression_filename(name, dim, seed), lambda s=seed: make(s),
+             {"source": name, "dim": dim, "seed": seed, "format_version": FORMAT_VERSION}) for seed in seeds]
+
+
+def read_manifest(folder: str | os.PathLike) -> dict[str, Any] | None:
+    """The ``azero_dataset.json`` of a folder built from a user's data, or None (named sources write none)."""
+    path = Path(folder) / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"{path}: not a readable dataset manifest ({type(exc).__name__})") from None
+    if not isinstance(manifest, dict) or manifest.get("kind") not in USER_TASKS:
+        raise DatasetError(f"{path}: 'kind' must be one of {', '.join(USER_TASKS)}")
+    return manifest
+
+
+def _num_classes(spec: Any) -> int:
+    """Classes among which random pairs are drawn: the manifest's count for a user's folder, else 10."""
+    manifest = read_manifest(spec.path) if getattr(spec, "path", "") else None
+    if manifest is None or manifest["kind"] != "classification":
+        return NUM_CLASSES
+    return len(manifest["classes"])
+
+
+# ----------------------------------------------------------------------------------------------- digits cache
+
+
+def user_cache_dir() -> Path:
+    """azero's folder in the user cache: $XDG_CACHE_HOME/azero, else ~/.cache/azero."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "azero"
+
+
+def ensure_digits_datasets(folder: str | os.PathLike | None = None,
+                           announce: Callable[[str], None] | None = None) -> Path:
+    """The folder of the digits task files the digits_binary preset reads, built there if any is missing.
+
+    Default folder: ``user_cache_dir() / "digits"``. Building takes a few seconds (scikit-learn's bundled
+    digits; no download); ``announce`` receives a one-line message first.
+    """
+    out = user_cache_dir() / "digits" if folder is None else Path(folder)
+    classes = range(NUM_CLASSES)
+    expected = [out / dataset_filename("digits", a, b, DIGITS_PRESET_DIM, seed)
+                for a in classes for b in classes if a < b for seed in DIGITS_PRESET_SEEDS]
+    if all(path.is_file() for path in expected):
+        return out
+    if announce is not None:
+        announce(f"building the digits task files into {out} (first use; a few seconds, no download)")
+    build_datasets("digits", out, seeds=DIGITS_PRESET_SEEDS, dim=DIGITS_PRESET_DIM)
+    return out
+
+
 # ----------------------------------------------------------------------------------------------- loader
 
 
@@ -332,7 +660,8 @@ def select_pair_and_seed(spec: Any, data_seed: int) -> tuple[int, int, int]:
 
     Both classes given: file seed = min + data_seed mod (max - min). Neither: an MT19937 seeded with
     HashMix(856572777, data_seed) draws the pair index among the non-held-out pairs (i < j in 0..9,
-    lexicographic), then the file seed in [min, max).
+    lexicographic; 0..k-1 for a folder built from a user's data with k classes), then the file seed in
+    [min, max).
     """
     pos, neg = spec.positive_class, spec.negative_class
     lo, hi = int(spec.min_supported_data_seed), int(spec.max_supported_data_seed)
@@ -352,7 +681,8 @@ def select_pair_and_seed(spec: Any, data_seed: int) -> tuple[int, int, int]:
             raise DatasetError(f"held_out_pairs entry {tuple(pair)} is not a pair of classes")
         a, b = (int(c) for c in pair)
         held_out.add((min(a, b), max(a, b)))
-    eligible = [(i, j) for i in range(NUM_CLASSES) for j in range(i + 1, NUM_CLASSES) if (i, j) not in held_out]
+    num_classes = _num_classes(spec)
+    eligible = [(i, j) for i in range(num_classes) for j in range(i + 1, num_classes) if (i, j) not in held_out]
     if not eligible:
         raise DatasetError("held_out_pairs holds out every class pair; none is left to choose from")
     # The compiled RNG is needed only here, so that building datasets works without the extensions.
@@ -371,13 +701,7 @@ def load_projected_task(spec: Any, data_seed: int, num_train: int,
     min_supported_data_seed, max_supported_data_seed and features_size. Copies the first num_train train
     rows and num_valid valid rows of the selected file; the test split is not read.
     """
-    if not spec.path:
-        raise DatasetError("projected binary task needs 'path' (the folder of built dataset files)")
-    if not spec.dataset_name:
-        raise DatasetError("projected binary task needs 'dataset_name' (e.g. cifar10, digits)")
-    folder = Path(spec.path)
-    if not folder.is_dir():
-        raise DatasetError(f"dataset folder {folder} does not exist (build it with: azero datasets build)")
+    folder = _task_folder(spec)
     dim = int(spec.features_size)
     pos, neg, seed = select_pair_and_seed(spec, data_seed)
     name = dataset_filename(spec.dataset_name, pos, neg, dim, seed)
@@ -387,6 +711,42 @@ def load_projected_task(spec: Any, data_seed: int, num_train: int,
         detail = (f"{len(pair_files)} other seeds of this pair are there" if pair_files
                   else f"pair ({pos}, {neg}) with dim {dim} is not present at all")
         raise DatasetError(f"missing dataset file {path} ({detail})")
+    return _read_task_file(path, dim, num_train, num_valid, binary=True)
+
+
+def load_projected_regression_task(spec: Any, data_seed: int, num_train: int,
+                                   num_valid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train_x, train_y, valid_x, valid_y) float64 arrays of a regression task built from a user's data.
+
+    The file ``regression_<dataset_name>-dim_<F>-seed_<s>.h5`` of ``spec.path`` with s = min_supported_data_seed
+    + data_seed mod (max - min), as for a fixed class pair; its first num_train / num_valid rows.
+    """
+    folder = _task_folder(spec)
+    lo, hi = int(spec.min_supported_data_seed), int(spec.max_supported_data_seed)
+    if hi <= lo:
+        raise DatasetError(f"max_supported_data_seed={hi} must exceed min_supported_data_seed={lo}")
+    dim = int(spec.features_size)
+    path = folder / regression_filename(spec.dataset_name, dim, lo + int(data_seed) % 2**32 % (hi - lo))
+    if not path.is_file():
+        raise DatasetError(f"missing dataset file {path} (build it with: azero datasets build --source csv:FILE "
+                           "--task regression)")
+    return _read_task_file(path, dim, num_train, num_valid, binary=False)
+
+
+def _task_folder(spec: Any) -> Path:
+    """The existing folder of a projected task's files (``spec.path``), with ``dataset_name`` given."""
+    if not spec.path:
+        raise DatasetError("projected task needs 'path' (the folder of built dataset files)")
+    if not spec.dataset_name:
+        raise DatasetError("projected task needs 'dataset_name' (e.g. cifar10, digits, or your --name)")
+    folder = Path(spec.path)
+    if not folder.is_dir():
+        raise DatasetError(f"dataset folder {folder} does not exist (build it with: azero datasets build)")
+    return folder
+
+
+def _read_task_file(path: Path, dim: int, num_train: int, num_valid: int,
+                    binary: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     counts = {"train": int(num_train), "valid": int(num_valid)}
     arrays = []
     try:
@@ -395,14 +755,16 @@ def load_projected_task(spec: Any, data_seed: int, num_train: int,
             if stored_dim is not None and int(stored_dim) != dim:
                 raise DatasetError(f"{path}: stored dim {int(stored_dim)} != features_size {dim}")
             for split, count in counts.items():
-                arrays.extend(_read_split(handle, path, split, count, dim))
+                arrays.extend(_read_split(handle, path, split, count, dim, binary))
     except OSError as exc:
         raise DatasetError(f"cannot read dataset file {path} ({exc.__class__.__name__})") from None
     return tuple(arrays)
 
 
-def _read_split(handle: h5py.File, path: Path, split: str, count: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``count`` rows of one split as float64, with shape, count and value checks."""
+def _read_split(handle: h5py.File, path: Path, split: str, count: int, dim: int,
+                binary: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``count`` rows of one split as float64, with shape, count and value checks (labels 0/1 if
+    ``binary``, finite otherwise)."""
     features_name, labels_name = f"{split}_features", f"{split}_labels"
     for name in (features_name, labels_name):
         if name not in handle:
@@ -422,7 +784,8 @@ def _read_split(handle: h5py.File, path: Path, split: str, count: int, dim: int)
     bad = np.flatnonzero(~np.isfinite(x).all(axis=1))
     if bad.size:
         raise DatasetError(f"{path}: non-finite value in '{features_name}' row {bad[0]}")
-    bad = np.flatnonzero((y != 0.0) & (y != 1.0))
+    bad = np.flatnonzero((y != 0.0) & (y != 1.0) if binary else ~np.isfinite(y))
     if bad.size:
-        raise DatasetError(f"{path}: '{labels_name}' row {bad[0]} is {y[bad[0]]}, expected 0 or 1")
+        raise DatasetError(f"{path}: '{labels_name}' row {bad[0]} is {y[bad[0]]}, expected "
+                           f"{'0 or 1' if binary else 'a finite number'}")
     return x, y

@@ -33,6 +33,7 @@ TASK_KINDS = (
     "scalar_linear_regression",
     "scalar_2layer_nn_regression",
     "projected_binary_classification",
+    "projected_regression",
     "unit_test_fixed",
     "unit_test_zeros",
     "unit_test_ones",
@@ -146,6 +147,11 @@ class TaskSpec:
             if self.max_supported_data_seed <= self.min_supported_data_seed:
                 raise ValueError("max_supported_data_seed must be greater than min_supported_data_seed")
             self.held_out_pairs = [(int(a), int(b)) for a, b in self.held_out_pairs]
+        if self.kind == "projected_regression":
+            if self.eval_type != "rms_error":
+                raise ValueError("projected_regression supports only eval_type 'rms_error'")
+            if self.max_supported_data_seed <= self.min_supported_data_seed:
+                raise ValueError("max_supported_data_seed must be greater than min_supported_data_seed")
         if self.kind == "unit_test_fixed":
             self._check_fixed_data()
 
@@ -477,6 +483,10 @@ def _make_one(spec: TaskSpec, param_seed: int, data_seed: int) -> Task:
         from azero.datasets import load_projected_task  # optional dependency chain, loaded only when needed
 
         data = load_projected_task(spec, data_seed, spec.num_train_examples, spec.num_valid_examples)
+    elif spec.kind == "projected_regression":
+        from azero.datasets import load_projected_regression_task
+
+        data = load_projected_regression_task(spec, data_seed, spec.num_train_examples, spec.num_valid_examples)
     else:
         data = _unit_test_data(spec)
     task = Task(

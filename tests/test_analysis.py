@@ -394,16 +394,24 @@ def test_plot_progress_and_lineage_write_pngs(finished_run, island_run, tmp_path
     run, _ = finished_run
     for name, r in (("one", run), ("two", island_run)):
         assert analysis.plot_progress(r, tmp_path / f"{name}-progress.png") == tmp_path / f"{name}-progress.png"
-        assert png_shape(tmp_path / f"{name}-progress.png") == (450, 1200, 4)
+        assert png_shape(tmp_path / f"{name}-progress.png") == (500, 1200, 4)
         analysis.plot_lineage(r, tmp_path / f"{name}-lineage.png")
-        assert png_shape(tmp_path / f"{name}-lineage.png") == (450, 900, 4)
+        assert png_shape(tmp_path / f"{name}-lineage.png") == (550, 900, 4)
     analysis.plot_progress(run, tmp_path / "small.png", width=6, height=3, dpi=50)
     assert png_shape(tmp_path / "small.png") == (150, 300, 4)
     empty = dataclasses.replace(run, islands=[], experiments=run.experiments[:0], final=None)
     analysis.plot_progress(empty, tmp_path / "empty-progress.png")
     analysis.plot_lineage(empty, tmp_path / "empty-lineage.png")
-    assert png_shape(tmp_path / "empty-progress.png") == (450, 1200, 4)
-    assert png_shape(tmp_path / "empty-lineage.png") == (450, 900, 4)
+    assert png_shape(tmp_path / "empty-progress.png") == (500, 1200, 4)
+    assert png_shape(tmp_path / "empty-lineage.png") == (550, 900, 4)
+
+
+def test_migration_ticks_are_thinned_to_at_most_40():
+    assert analysis._thinned([1.0, 2.0, 3.0]) == ([1.0, 2.0, 3.0], 1)
+    assert analysis._thinned([float(i) for i in range(40)]) == ([float(i) for i in range(40)], 1)
+    assert analysis._thinned([float(i) for i in range(41)]) == ([float(i) for i in range(0, 41, 2)], 2)
+    shown, step = analysis._thinned([float(i) for i in range(1038)])
+    assert (step, len(shown), shown[:2]) == (26, 40, [0.0, 26.0])
 
 
 def test_plots_need_matplotlib(finished_run, monkeypatch, tmp_path):
