@@ -18,8 +18,10 @@ the parser also reads the reference's own 6-significant-digit printout.
 from __future__ import annotations
 
 import math
+import os
 import re
 from fractions import Fraction
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -449,6 +451,27 @@ class Algorithm:
         sizes = (int(num_scalars), int(num_vectors), int(num_matrices))
         setup, predict, learn = _parse_program(text, sizes)
         return cls(_records(setup), _records(predict), _records(learn))
+
+    @classmethod
+    def from_file(
+        cls, path: str | os.PathLike, num_scalars: int = 20, num_vectors: int = 20, num_matrices: int = 20
+    ) -> "Algorithm":
+        """Parse a program file in the readable form. ProgramError (one line) names the file, and the line:
+        a file that is not UTF-8 text, or that holds no `def` at all (an empty file is no program)."""
+        path = Path(path)
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ProgramError(f"{path}: not a program text file (byte {error.start} is not UTF-8)") from None
+        if "\0" in text:
+            raise ProgramError(f"{path}: not a program text file (it holds NUL bytes)")
+        try:
+            functions = _parse_program(text, (int(num_scalars), int(num_vectors), int(num_matrices)))
+        except ProgramError as error:
+            raise ProgramError(f"{path}: {error}") from None
+        if not any(_DEF_RE.match(line.strip()) for line in text.splitlines()):
+            raise ProgramError(f"{path}: no program (expected 'def Setup():', 'def Predict():' and 'def Learn():')")
+        return cls(*(_records(f) for f in functions))
 
     def to_text(self) -> str:
         """The readable form (one line per instruction, two-space indent) that parses back to this algorithm.
