@@ -266,8 +266,11 @@ def _open_read(path: Path) -> h5py.File:
 
 def _check_header(f: h5py.File, path: Path, kind: str) -> None:
     """Format and schema version of a run file; RunStoreError for foreign files and newer schemas."""
-    fmt = f.attrs.get("format")
-    version = f.attrs.get("schema_version")
+    try:
+        fmt = f.attrs.get("format")
+        version = f.attrs.get("schema_version")
+    except (KeyError, OSError, ValueError, TypeError, RuntimeError) as error:
+        raise RunStoreError(f"{path}: damaged file, its header does not read ({_reason(error)})") from None
     if fmt != kind or version is None:
         raise RunStoreError(f"{path}: not an azero {kind.split('-')[1]} file")
     if int(version) > SCHEMA_VERSION:
@@ -909,8 +912,23 @@ def _check_island(f: h5py.File, path: Path, cfg: SearchConfig, base_seed: int) -
                             f"run.h5 has {base_seed})")
 
 
+def _reason(error: BaseException) -> str:
+    """An HDF5 read error in a few words (a failed fletcher32 check reads as a filter failure)."""
+    message = " ".join(str(error).split())
+    return "checksum mismatch" if "filter returned failure" in message else message
+
+
 def _damage(path: Path, error: BaseException, what: str = "island") -> RunStoreError:
-    return RunStoreError(f"{path}: damaged {what} file ({' '.join(str(error).split())})")
+    return RunStoreError(f"{path}: damaged {what} file ({_reason(error)})")
+
+
+def _read_dataset(f: h5py.File, name: str, path: Path, rows: int | None = None) -> np.ndarray:
+    """All rows (or the first `rows`) of a dataset; RunStoreError naming the file and dataset if unreadable."""
+    try:
+        ds = f[name]
+        return ds[()] if rows is None else ds[:rows]
+    except (OSError, ValueError) as error:
+        raise RunStoreError(f"{path}: damaged island file ({name}: {_reason(error)})") from None
 
 
 def _verify(path: Path, what: str = "island") -> None:
@@ -932,8 +950,7 @@ def _verify(path: Path, what: str = "island") -> None:
                         ds[start:start + block]
                     except (OSError, ValueError) as error:
                         raise RunStoreError(f"{path}: damaged {what} file ({name}, rows {start}.."
-                                            f"{min(ds.shape[0], start + block) - 1}: "
-                                            f"{' '.join(str(error).split())})") from None
+                                            f"{min(ds.shape[0], start + block) - 1}: {_reason(error)})") from None
         except (KeyError, ValueError, TypeError, OSError, RuntimeError) as error:
             if isinstance(error, RunStoreError):
                 raise
@@ -1354,16 +1371,18 @@ def _read_island(path: Path, cfg: SearchConfig, base_seed: int) -> IslandRun:
     with _open_read(path) as f:
         try:
             _check_island(f, path, cfg, base_seed)
-            tables = {name: _valid_rows(f[name][()], name)
+            tables = {name: _valid_rows(_read_dataset(f, name, path), name)
                       for name in ("progress", "lineage", "migrations", "checkpoints")}
-            history = _valid_rows(f["history"][()], "history") if "history" in f else None
+            history = _valid_rows(_read_dataset(f, "history", path), "history") if "history" in f else None
             k = len(tables["checkpoints"])
             pop = f["population"]
             k = min(k, pop["programs"].shape[0], pop["sizes"].shape[0], pop["fitness"].shape[0])
+            population = {name: _read_dataset(f, f"population/{name}", path, k) for name in ("programs", "sizes",
+                                                                                          "fitness")}
             return IslandRun(
                 int(f.attrs["island"]), path, dict(f.attrs), layout, tables["progress"], tables["lineage"],
-                tables["migrations"], tables["checkpoints"][:k], pop["programs"][:k], pop["sizes"][:k],
-                pop["fitness"][:k], history)
+                tables["migrations"], tables["checkpoints"][:k], population["programs"], population["sizes"],
+                population["fitness"], history)
         except (KeyError, ValueError, TypeError, OSError) as error:
             if isinstance(error, RunStoreError):
                 raise
