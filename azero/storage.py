@@ -194,9 +194,31 @@ def _flat_config(data: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _store_attrs(attrs: h5py.AttributeManager, values: dict[str, Any]) -> None:
+    """Set attributes, text as fixed-length UTF-8 strings: they then live in the (checksummed) object header,
+    not in HDF5's global heap, which has no checksum (and a damaged one can hang the library)."""
+    for name, value in values.items():
+        if isinstance(value, str) or (isinstance(value, np.ndarray) and value.dtype.kind in "OUS"):
+            encoded = np.array(value, dtype=object)
+            encoded = np.array([str(v).encode("utf-8") for v in encoded.reshape(-1)],
+                               dtype=bytes).reshape(encoded.shape)
+            width = max(1, max((len(v) for v in encoded.reshape(-1)), default=1))
+            attrs.create(name, encoded.astype(f"S{width}"), dtype=h5py.string_dtype("utf-8", width))
+        else:
+            attrs[name] = value
+
+
+def _text(value: Any) -> Any:
+    """An attribute as Python text when it is text (fixed-length strings read back as bytes)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, np.ndarray) and value.dtype.kind == "S":
+        return np.array([v.decode("utf-8") for v in value.reshape(-1)], dtype=object).reshape(value.shape)
+    return value
+
+
 def _write_config(group: h5py.Group, cfg: SearchConfig) -> None:
-    for name, value in _flat_config(cfg.to_dict()).items():
-        group.attrs[name] = value
+    _store_attrs(group.attrs, _flat_config(cfg.to_dict()))
 
 
 def _parse_config(text: str, where: str) -> SearchConfig:
@@ -261,13 +283,16 @@ def _open_read(path: Path) -> h5py.File:
                 continue
             if "truncated file" in message:
                 raise RunStoreError(f"{path}: truncated file ({message})") from None
-            raise RunStoreError(f"{path}: not a readable HDF5 file ({message})") from None
+            if "file signature not found" in message:
+                raise RunStoreError(f"{path}: not a readable HDF5 file (no HDF5 signature: overwritten, or not a "
+                                    "run file)") from None
+            raise RunStoreError(f"{path}: not a readable HDF5 file (damaged: {_reason(error)})") from None
 
 
 def _check_header(f: h5py.File, path: Path, kind: str) -> None:
     """Format and schema version of a run file; RunStoreError for foreign files and newer schemas."""
     try:
-        fmt = f.attrs.get("format")
+        fmt = _text(f.attrs.get("format"))
         version = f.attrs.get("schema_version")
     except (KeyError, OSError, ValueError, TypeError, RuntimeError) as error:
         raise RunStoreError(f"{path}: damaged file, its header does not read ({_reason(error)})") from None
@@ -409,7 +434,7 @@ def _write_run(run_dir: Path, info: _RunInfo) -> None:
     path = run_dir / RUN_FILE
     tmp = _tmp_path(path)
     with h5py.File(tmp, "w", libver=LIBVER) as f:
-        f.attrs.update(dict(
+        _store_attrs(f.attrs, dict(
             format=RUN_FORMAT, schema_version=SCHEMA_VERSION, azero_version=azero.__version__,
             created=info.created, config_toml=info.cfg.to_toml(), base_seed=info.base_seed,
             num_ranks=len(info.island_ids), island_ids=np.array(info.island_ids, dtype=np.int32),
@@ -429,11 +454,11 @@ def _write_run(run_dir: Path, info: _RunInfo) -> None:
         if info.final is not None:
             final = f.create_group("final")
             program, sizes = layout.encode(info.final["best_algorithm"])
-            final.attrs.update(final_fitness=info.final["final_fitness"],
-                               best_select_fitness=info.final["best_select_fitness"],
-                               elapsed_seconds=info.final["elapsed_seconds"],
-                               final_seed=info.final["final_seed"],
-                               best_algorithm_text=info.final["best_algorithm"].to_text())
+            _store_attrs(final.attrs, dict(final_fitness=info.final["final_fitness"],
+                                           best_select_fitness=info.final["best_select_fitness"],
+                                           elapsed_seconds=info.final["elapsed_seconds"],
+                                           final_seed=info.final["final_seed"],
+                                           best_algorithm_text=info.final["best_algorithm"].to_text()))
             _checked_dataset(final, "best_program", program)
             _checked_dataset(final, "best_sizes", sizes)
     _replace(tmp, path)
@@ -454,7 +479,7 @@ def _read_run(run_dir: Path) -> _RunInfo:
     with _open_read(path) as f:
         _check_header(f, path, RUN_FORMAT)
         try:
-            cfg = _parse_config(str(f.attrs["config_toml"]), str(path))
+            cfg = _parse_config(_text(f.attrs["config_toml"]), str(path))
             layout = Layout.of(cfg)
             if tuple(f.attrs["capacities"]) != layout.capacities:
                 raise RunStoreError(f"{path}: stored program rows {tuple(f.attrs['capacities'])} do not match "
@@ -478,7 +503,7 @@ def _read_run(run_dir: Path) -> _RunInfo:
             segments = [tuple(r) for r in f["segments"][()]]
             return _RunInfo(
                 cfg=cfg, base_seed=int(f.attrs["base_seed"]), full_history=bool(f.attrs["full_history"]),
-                created=str(f.attrs["created"]), status=str(f.attrs["status"]),
+                created=_text(f.attrs["created"]), status=_text(f.attrs["status"]),
                 island_ids=[int(i) for i in f.attrs["island_ids"]], num_islands=int(f.attrs["num_islands"]),
                 segments=segments,
                 segment_islands=[[int(i) for i in f["segment_islands"][str(k)][()]] for k in range(len(segments))],
@@ -514,10 +539,10 @@ def _create_island(path: Path, cfg: SearchConfig, attrs: dict, full_history: boo
     tmp = _tmp_path(path)
     content = content or {}
     with h5py.File(tmp, "w", libver=LIBVER) as f:
-        f.attrs.update(dict(format=ISLAND_FORMAT, schema_version=SCHEMA_VERSION, azero_version=azero.__version__,
-                            config_toml=cfg.to_toml(), population_size=P,
-                            capacities=np.array(layout.capacities, dtype=np.int32), full_history=full_history,
-                            created=datetime.datetime.now().isoformat(timespec="seconds")))
+        _store_attrs(f.attrs, dict(
+            format=ISLAND_FORMAT, schema_version=SCHEMA_VERSION, azero_version=azero.__version__,
+            config_toml=cfg.to_toml(), population_size=P, capacities=np.array(layout.capacities, dtype=np.int32),
+            full_history=full_history, created=datetime.datetime.now().isoformat(timespec="seconds")))
         f.attrs.update(attrs)
         _write_config(f.create_group("config"), cfg)
         tables = dict(_TABLES)
@@ -903,7 +928,7 @@ class _IslandHead:
 def _check_island(f: h5py.File, path: Path, cfg: SearchConfig, base_seed: int) -> None:
     """An island file of this run: format, schema, the run's config and seed."""
     _check_header(f, path, ISLAND_FORMAT)
-    stored = _parse_config(str(f.attrs["config_toml"]), str(path))
+    stored = _parse_config(_text(f.attrs["config_toml"]), str(path))
     if stored != cfg:
         raise RunStoreError(f"{path}: belongs to another run (config differs from run.h5 in "
                             f"{_config_difference(stored, cfg)})")
@@ -1377,12 +1402,12 @@ def _read_island(path: Path, cfg: SearchConfig, base_seed: int) -> IslandRun:
             k = len(tables["checkpoints"])
             pop = f["population"]
             k = min(k, pop["programs"].shape[0], pop["sizes"].shape[0], pop["fitness"].shape[0])
-            population = {name: _read_dataset(f, f"population/{name}", path, k) for name in ("programs", "sizes",
-                                                                                          "fitness")}
+            population = {name: _read_dataset(f, f"population/{name}", path, k)
+                          for name in ("programs", "sizes", "fitness")}
             return IslandRun(
-                int(f.attrs["island"]), path, dict(f.attrs), layout, tables["progress"], tables["lineage"],
-                tables["migrations"], tables["checkpoints"][:k], population["programs"], population["sizes"],
-                population["fitness"], history)
+                int(f.attrs["island"]), path, {k: _text(v) for k, v in f.attrs.items()}, layout,
+                tables["progress"], tables["lineage"], tables["migrations"], tables["checkpoints"][:k],
+                population["programs"], population["sizes"], population["fitness"], history)
         except (KeyError, ValueError, TypeError, OSError) as error:
             if isinstance(error, RunStoreError):
                 raise
@@ -1395,9 +1420,12 @@ def load_run(run_dir: str | os.PathLike) -> Run:
     info = _read_run(run_dir)
     layout = Layout.of(info.cfg)
     with _open_read(run_dir / RUN_FILE) as f:
-        meta = dict(f.attrs)
-        experiments = f["experiments"][()]
-        segments = f["segments"][()]
+        try:
+            meta = {k: _text(v) for k, v in f.attrs.items()}
+            experiments = f["experiments"][()]
+            segments = f["segments"][()]
+        except (KeyError, ValueError, TypeError, OSError, RuntimeError) as error:
+            raise _damage(run_dir / RUN_FILE, error, "run") from None
     islands = []
     for i in range(info.num_islands):
         path = run_dir / island_file(i)

@@ -76,7 +76,8 @@ def stopped_run(run_dir: Path, cfg: SearchConfig, stop_at: int, every: int = 2) 
 
 def test_evaluate_with_addresses_outside_memory_is_an_error_not_a_crash():
     alg = azero.algorithms.neural_net()
-    with pytest.raises(ProgramError, match=r"^Setup instruction 0: address 'v2' out of range \(memory has 1 vectors\)$"):
+    message = r"^Setup instruction 0: address 'v2' out of range \(memory has 1 vectors\)$"
+    with pytest.raises(ProgramError, match=message):
         azero.evaluate(alg, nn_tasks(), seed=1, num_scalars=2, num_vectors=1, num_matrices=0)
 
 
