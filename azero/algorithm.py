@@ -18,27 +18,23 @@ the parser also reads the reference's own 6-significant-digit printout.
 from __future__ import annotations
 
 import math
+import os
 import re
 from fractions import Fraction
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
 from azero import ops
 from azero._core import INSTRUCTION_DTYPE
+from azero._core.checks import FUNCTION_NAMES, ProgramError, check_addresses, check_memory, instruction_array
 
 __all__ = ["INSTRUCTION_DTYPE", "ProgramError", "Algorithm", "FUNCTION_NAMES"]
-
-# Component functions in storage order (SETUP = 0, PREDICT = 1, LEARN = 2).
-FUNCTION_NAMES = ("Setup", "Predict", "Learn")
 
 _FIELDS = ("op", "in1", "in2", "out", "activation", "f0", "f1", "f2")
 # Unsigned views used to compare fields bit for bit (so -0.0 != 0.0 and identical NaNs are equal).
 _BIT_VIEWS = {"activation": np.uint64, "f0": np.uint32, "f1": np.uint32, "f2": np.uint32}
-
-
-class ProgramError(ValueError):
-    """A program text (or instruction array) that is not a valid algorithm; the message names line and token."""
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -377,12 +373,15 @@ def format_instruction(record) -> str:
 
 
 def _as_instructions(array, what: str) -> np.ndarray:
-    """A fresh, C-contiguous INSTRUCTION_DTYPE array (padding bytes zero) with the records of ``array``."""
+    """A fresh, C-contiguous INSTRUCTION_DTYPE array (padding bytes zero) with the records of ``array``.
+
+    Any structured dtype with the instruction's field names is accepted if every value fits its field (an op
+    code, an address that is a 16-bit integer, finite-or-not float data); ProgramError otherwise."""
     if array is None:
         return np.zeros(0, dtype=INSTRUCTION_DTYPE)
     src = np.asarray(array)
     if src.dtype.names is None:
-        if src.size == 0:
+        if src.size == 0 and src.ndim == 1:
             return np.zeros(0, dtype=INSTRUCTION_DTYPE)
         raise ProgramError(f"{what}: expected a structured array of instructions, got dtype {src.dtype}")
     if src.ndim != 1:
@@ -392,11 +391,17 @@ def _as_instructions(array, what: str) -> np.ndarray:
         raise ProgramError(f"{what}: instruction array lacks fields {missing}")
     out = np.zeros(len(src), dtype=INSTRUCTION_DTYPE)
     for name in _FIELDS:
-        out[name] = src[name]
-    bad = np.flatnonzero(out["op"] >= ops.NUM_OPS)
-    if len(bad):
-        raise ProgramError(f"{what}: instruction {int(bad[0])} has invalid op code {int(out['op'][bad[0]])}")
-    return out
+        column, target = src[name], INSTRUCTION_DTYPE[name]
+        if target.kind == "u":
+            if column.dtype.kind not in "iu" or (len(column) and (column.min() < 0 or
+                                                                  column.max() > np.iinfo(target).max)):
+                raise ProgramError(f"{what}: field {name!r} must hold integers in 0 .. {np.iinfo(target).max}"
+                                   f" (got {column.dtype})")
+        elif column.dtype.kind not in "iuf":
+            raise ProgramError(f"{what}: field {name!r} must hold numbers, got {column.dtype}")
+        with np.errstate(over="ignore"):
+            out[name] = column
+    return instruction_array(out, what)
 
 
 def _records(instructions: Iterable[tuple]) -> np.ndarray:
@@ -447,6 +452,27 @@ class Algorithm:
         setup, predict, learn = _parse_program(text, sizes)
         return cls(_records(setup), _records(predict), _records(learn))
 
+    @classmethod
+    def from_file(
+        cls, path: str | os.PathLike, num_scalars: int = 20, num_vectors: int = 20, num_matrices: int = 20
+    ) -> "Algorithm":
+        """Parse a program file in the readable form. ProgramError (one line) names the file, and the line:
+        a file that is not UTF-8 text, or that holds no `def` at all (an empty file is no program)."""
+        path = Path(path)
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ProgramError(f"{path}: not a program text file (byte {error.start} is not UTF-8)") from None
+        if "\0" in text:
+            raise ProgramError(f"{path}: not a program text file (it holds NUL bytes)")
+        try:
+            functions = _parse_program(text, (int(num_scalars), int(num_vectors), int(num_matrices)))
+        except ProgramError as error:
+            raise ProgramError(f"{path}: {error}") from None
+        if not any(_DEF_RE.match(line.strip()) for line in text.splitlines()):
+            raise ProgramError(f"{path}: no program (expected 'def Setup():', 'def Predict():' and 'def Learn():')")
+        return cls(*(_records(f) for f in functions))
+
     def to_text(self) -> str:
         """The readable form (one line per instruction, two-space indent) that parses back to this algorithm.
 
@@ -478,23 +504,9 @@ class Algorithm:
 
     def validate(self, num_scalars: int = 20, num_vectors: int = 20, num_matrices: int = 20) -> None:
         """Raise ProgramError if an op code is invalid or an address used by an op is outside the memory."""
-        limits = np.array([0, num_scalars, num_vectors, num_matrices], dtype=np.int64)
+        memory = check_memory(num_scalars, num_vectors, num_matrices)
         for name, function in zip(FUNCTION_NAMES, self.functions):
-            codes = function["op"]
-            bad = np.flatnonzero(codes >= ops.NUM_OPS)
-            if len(bad):
-                raise ProgramError(f"{name} instruction {int(bad[0])}: invalid op code {int(codes[bad[0]])}")
-            for field, banks in (("in1", ops.IN1_BANK), ("in2", ops.IN2_BANK), ("out", ops.OUT_BANK)):
-                bank = banks[codes]
-                bad = np.flatnonzero((bank > 0) & (function[field] >= limits[bank]))
-                if len(bad):
-                    i = int(bad[0])
-                    letter = "?svm"[bank[i]]
-                    raise ProgramError(
-                        f"{name} instruction {i} ({format_instruction(function[i])}): address "
-                        f"'{letter}{int(function[field][i])}' out of range (memory has {int(limits[bank[i]])} "
-                        f"{_BANK_NOUN[int(bank[i])]}s)"
-                    )
+            check_addresses(instruction_array(function, name), name, memory, describe=format_instruction)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Algorithm):

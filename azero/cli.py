@@ -9,7 +9,7 @@ from pathlib import Path
 import signal
 
 from azero import presets
-from azero.config import SearchConfig
+from azero.config import SearchConfig, check_seed
 
 
 # Signals that stop a search cleanly at the next generation, with a checkpoint when a run directory is kept
@@ -37,6 +37,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     from azero.search import Search
     from azero.storage import RunStore, new_run_dir
 
+    if args.seed is not None:
+        check_seed(args.seed, "--seed")
     cfg = load_config(args.config, args.dataset_dir)
     if args.max_seconds is not None:
         cfg = cfg.replace(max_seconds=args.max_seconds)
@@ -70,7 +72,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if island is not None:
         islands.install_abort_on_exception()
     resume(args.run_dir, island=island, progress_bar=sys.stdout.isatty(),
-           prepare=lambda search: islands.install_signal_handlers(search, STOP_SIGNALS))
+           prepare=lambda search: islands.install_signal_handlers(search, STOP_SIGNALS),
+           from_checkpoint=args.from_checkpoint, restart=args.restart)
     return 0
 
 
@@ -100,9 +103,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from azero.analysis import compare_table
     from azero.tasks import make_tasks
 
+    if args.run is not None:
+        if args.program is not None or args.tasks is not None:
+            raise ValueError("--run re-scores the run's own final program on its own T_final: give no "
+                             "PROGRAM.txt and no --tasks with it")
+        return eval_run(args.run, args.dataset_dir)
+    if args.program is None or args.tasks is None:
+        raise ValueError("give PROGRAM.txt and --tasks CONFIG|PRESET (or --run RUN_DIR)")
+    seed = check_seed(args.seed, "--seed", clock=False)
     cfg = load_config(args.tasks, args.dataset_dir)
-    text = Path(args.program).read_text(encoding="utf-8")
-    alg = Algorithm.from_text(text, num_scalars=cfg.num_scalars, num_vectors=cfg.num_vectors,
+    alg = Algorithm.from_file(args.program, num_scalars=cfg.num_scalars, num_vectors=cfg.num_vectors,
                               num_matrices=cfg.num_matrices)
     specs = {"search": cfg.search_tasks, "select": cfg.select_tasks, "final": cfg.final_tasks}[args.on]
     tasks = make_tasks(list(specs))
@@ -110,10 +120,35 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.compare:
         programs |= {"linear (hand-designed)": algorithms.linear(), "neural net (hand-designed)": algorithms.neural_net()}
     print(f"T_{args.on} of {args.tasks}:")
-    print(compare_table(programs, tasks, seed=args.seed, max_abs_error=cfg.max_abs_error,
+    print(compare_table(programs, tasks, seed=seed, max_abs_error=cfg.max_abs_error,
                         num_scalars=cfg.num_scalars, num_vectors=cfg.num_vectors, num_matrices=cfg.num_matrices),
           end="")
     return 0
+
+
+def eval_run(run_dir: str, dataset_dir: str | None) -> int:
+    """Re-score a finished run's final program on its T_final with the stored random-op seed: exit 0 when the
+    fitness equals the stored one bit for bit, 1 when it does not."""
+    import struct
+
+    from azero.search import evaluate_on
+    from azero.storage import RUN_FILE, load_run
+
+    run = load_run(run_dir)
+    if run.final is None:
+        raise ValueError(f"{run_dir}: the run has not finished ({run.status}); it has no final fitness yet")
+    seed = run.final["final_seed"]
+    if not seed:
+        raise ValueError(f"{Path(run_dir) / RUN_FILE}: schema {run.schema_version} did not store the final "
+                         "evaluation's random-op seed; it cannot be re-scored exactly")
+    cfg = run.config if dataset_dir is None else run.config.replace(dataset_dir=dataset_dir)
+    fitness = evaluate_on(cfg, list(cfg.final_tasks), run.final["best_algorithm"], seed)
+    stored = run.final["final_fitness"]
+    same = struct.pack("<d", fitness) == struct.pack("<d", stored)
+    print(f"Final evaluation fitness (on unseen data) = {fitness:.6f}")
+    print(f"re-scored {fitness!r} with random-op seed {seed}; the run stored {stored!r}: "
+          + ("identical, bit for bit" if same else "DIFFERENT"))
+    return 0 if same else 1
 
 
 def cmd_datasets_build(args: argparse.Namespace) -> int:
@@ -240,14 +275,16 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="the linear-regression demo (reference run_demo.sh)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default: from the clock)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed 1 .. 2^32 - 1 (default or 0: from the clock)")
     p.add_argument("--max-seconds", type=float, default=None, help="wall-time limit of the whole search (s)")
     add_store_options(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("search", help="run a search from a TOML config or a preset name")
     p.add_argument("config", help="CONFIG.toml or a preset name (see `azero presets`)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (overrides the config's random_seed)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="random seed 1 .. 2^32 - 1, overriding the config's random_seed (0: from the clock)")
     p.add_argument("--dataset-dir", default=None, help="folder of projected-binary task files")
     p.add_argument("--max-seconds", type=float, default=None, help="wall-time limit of the whole search (s)")
     add_store_options(p)
@@ -255,6 +292,11 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("resume", help="continue a stopped or killed run from its last checkpoint")
     p.add_argument("run_dir", help="run directory")
+    give_up = p.add_mutually_exclusive_group()
+    give_up.add_argument("--from-checkpoint", type=int, default=None, metavar="N",
+                         help="continue from checkpoint N, giving up the records after it (e.g. damaged ones)")
+    give_up.add_argument("--restart", action="store_true",
+                         help="start the run again from its seed, giving up all its records")
     p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("status", help="progress of a live or finished run, per island")
@@ -262,10 +304,12 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("eval", help="evaluate a program (readable text form) on a config's tasks")
-    p.add_argument("program", help="PROGRAM.txt in the readable form (def Setup(): ...)")
-    p.add_argument("--tasks", required=True, help="CONFIG.toml or preset whose tasks to use")
+    p.add_argument("program", nargs="?", default=None, help="PROGRAM.txt in the readable form (def Setup(): ...)")
+    p.add_argument("--tasks", default=None, help="CONFIG.toml or preset whose tasks to use")
+    p.add_argument("--run", default=None, metavar="RUN_DIR",
+                   help="re-score a finished run's final program exactly (its T_final, its stored seed)")
     p.add_argument("--on", choices=("final", "select", "search"), default="final", help="which task set")
-    p.add_argument("--seed", type=int, default=10000, help="seed of the random ops' stream")
+    p.add_argument("--seed", type=int, default=10000, help="seed of the random ops' stream (1 .. 2^32 - 1)")
     p.add_argument("--dataset-dir", default=None, help="folder of projected-binary task files")
     p.add_argument("--compare", action="store_true", help="also score the hand-designed linear and neural-net models")
     p.set_defaults(func=cmd_eval)

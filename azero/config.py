@@ -55,6 +55,8 @@ import tomllib
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
+
 from azero import ops
 from azero.tasks import EVAL_TYPES, FEATURE_SIZES, TASK_KINDS, TaskSpec
 
@@ -125,6 +127,20 @@ def _int(value: Any, path: str, lo: int | None = None, hi: int | None = None) ->
     if hi is not None and value > hi:
         raise ConfigError(path, f"must be <= {hi}, got {value}")
     return int(value)
+
+
+MAX_SEED = 2**32 - 1      # seeds are the reference's uint32
+
+
+def check_seed(value: Any, what: str = "seed", clock: bool = True) -> int:
+    """A seed: an integer in 0 .. 2^32 - 1, where 0 means "from the clock" (the config's `random_seed`,
+    `--seed` and `Search(seed=...)` alike); ConfigError (one line) for anything else, never a silent wrap.
+    `clock=False` (the random-op stream of an evaluation, which must be reproducible) refuses 0."""
+    seed = _int(value.item() if isinstance(value, np.integer) else value, what, 0, MAX_SEED)
+    if seed == 0 and not clock:
+        raise ConfigError(what, f"must be in 1 .. {MAX_SEED} (0 means 'from the clock', which an evaluation "
+                                "cannot use)")
+    return seed
 
 
 def _float(value: Any, path: str, lo: float | None = None, hi: float | None = None,
@@ -557,7 +573,7 @@ class SearchConfig:
         self._set("randomize_task_seeds", _bool(self.randomize_task_seeds, "randomize_task_seeds"))
         if self.sufficient_fitness is not None:
             self._set("sufficient_fitness", _float(self.sufficient_fitness, "sufficient_fitness"))
-        self._set("random_seed", _int(self.random_seed, "random_seed", 0, 2**32 - 1))
+        self._set("random_seed", check_seed(self.random_seed, "random_seed"))
         for name in _BANK_NAMES.values():
             self._set(name, _int(getattr(self, name), name, 0, _MAX_ADDRESSES))
         if self.max_seconds is not None:
@@ -594,6 +610,9 @@ class SearchConfig:
             if self.hurdles.tasks >= total:
                 raise ConfigError("hurdles.tasks", f"must be less than the number of search tasks ({total}), "
                                                    f"got {self.hurdles.tasks}")
+        if self.tournament_size > self.population_size:
+            raise ConfigError("tournament_size", f"must be <= population_size ({self.population_size}), "
+                                                 f"got {self.tournament_size}")
         if self.islands.num_migrants > self.population_size:
             raise ConfigError("islands.num_migrants", f"must be <= population_size ({self.population_size}), "
                                                       f"got {self.islands.num_migrants}")

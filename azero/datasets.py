@@ -318,7 +318,11 @@ def build_datasets(source: str, out_dir: str | os.PathLike, *, source_dir: str |
     Sizes left as None take the source's defaults (see ``_pair_sizes``). Existing files are kept unless
     ``overwrite``. ``progress(done, total)`` is called after each file.
     """
+    requested = seeds
     seeds = [int(s) for s in seeds]
+    if not seeds:
+        shown = (f"{requested.start}:{requested.stop}" if isinstance(requested, range) else repr(requested))
+        raise DatasetError(f"seeds {shown} is an empty range (give A:B with A < B)")
     for seed in seeds:
         if not 0 <= seed < 2**32:
             raise DatasetError(f"seed {seed} is outside [0, 2**32)")
@@ -693,6 +697,18 @@ def select_pair_and_seed(spec: Any, data_seed: int) -> tuple[int, int, int]:
     return pos, neg, rng.uniform_i32(lo, hi)
 
 
+def check_dataset_folder(spec: Any) -> Path:
+    """The folder a projected task reads its files from; DatasetError if the spec names none or it is missing."""
+    if not spec.path:
+        raise DatasetError("projected task needs 'path' (the folder of built dataset files)")
+    if not spec.dataset_name:
+        raise DatasetError("projected task needs 'dataset_name' (e.g. cifar10, digits, or your --name)")
+    folder = Path(spec.path)
+    if not folder.is_dir():
+        raise DatasetError(f"dataset folder {folder} does not exist (build it with: azero datasets build)")
+    return folder
+
+
 def load_projected_task(spec: Any, data_seed: int, num_train: int,
                         num_valid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(train_x, train_y, valid_x, valid_y) float64 arrays of a projected task (SPEC 6.4 task creation).
@@ -701,7 +717,7 @@ def load_projected_task(spec: Any, data_seed: int, num_train: int,
     min_supported_data_seed, max_supported_data_seed and features_size. Copies the first num_train train
     rows and num_valid valid rows of the selected file; the test split is not read.
     """
-    folder = _task_folder(spec)
+    folder = check_dataset_folder(spec)
     dim = int(spec.features_size)
     pos, neg, seed = select_pair_and_seed(spec, data_seed)
     name = dataset_filename(spec.dataset_name, pos, neg, dim, seed)
@@ -721,7 +737,7 @@ def load_projected_regression_task(spec: Any, data_seed: int, num_train: int,
     The file ``regression_<dataset_name>-dim_<F>-seed_<s>.h5`` of ``spec.path`` with s = min_supported_data_seed
     + data_seed mod (max - min), as for a fixed class pair; its first num_train / num_valid rows.
     """
-    folder = _task_folder(spec)
+    folder = check_dataset_folder(spec)
     lo, hi = int(spec.min_supported_data_seed), int(spec.max_supported_data_seed)
     if hi <= lo:
         raise DatasetError(f"max_supported_data_seed={hi} must exceed min_supported_data_seed={lo}")
@@ -731,18 +747,6 @@ def load_projected_regression_task(spec: Any, data_seed: int, num_train: int,
         raise DatasetError(f"missing dataset file {path} (build it with: azero datasets build --source csv:FILE "
                            "--task regression)")
     return _read_task_file(path, dim, num_train, num_valid, binary=False)
-
-
-def _task_folder(spec: Any) -> Path:
-    """The existing folder of a projected task's files (``spec.path``), with ``dataset_name`` given."""
-    if not spec.path:
-        raise DatasetError("projected task needs 'path' (the folder of built dataset files)")
-    if not spec.dataset_name:
-        raise DatasetError("projected task needs 'dataset_name' (e.g. cifar10, digits, or your --name)")
-    folder = Path(spec.path)
-    if not folder.is_dir():
-        raise DatasetError(f"dataset folder {folder} does not exist (build it with: azero datasets build)")
-    return folder
 
 
 def _read_task_file(path: Path, dim: int, num_train: int, num_valid: int,

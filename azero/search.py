@@ -24,9 +24,9 @@ from azero._core.evolution import REJECTED_FITNESS, RegularizedEvolution
 from azero._core.mutator import Mutator
 from azero._core.rng import RandomGenerator
 from azero.algorithm import Algorithm
-from azero.config import SearchConfig
+from azero.config import SearchConfig, check_seed
 from azero.evaluation import evaluate
-from azero.tasks import TaskSpec, make_tasks, randomize_task_seeds
+from azero.tasks import TaskSpec, check_task_sources, make_tasks, randomize_task_seeds
 
 
 @dataclasses.dataclass
@@ -38,6 +38,7 @@ class Experiment:
     num_individuals: int
     num_train_steps: int
     algorithm: Algorithm
+    select_seed: int = 0     # seed of the random-op stream of its T_select evaluation (0: not recorded)
 
 
 @dataclasses.dataclass
@@ -54,6 +55,7 @@ class SearchResult:
     experiments: list[Experiment]
     elapsed_seconds: float
     interrupted: bool = False
+    final_seed: int = 0      # seed of the random-op stream of the T_final evaluation (0: none or not recorded)
 
 
 def time_seed() -> int:
@@ -184,7 +186,8 @@ class Search:
         self.store = store
         self.out = sys.stdout if out is None else out
         self.progress_bar = progress_bar
-        self.base_seed = self.island.broadcast(seed or cfg.random_seed or time_seed())
+        seed = cfg.random_seed if seed is None else check_seed(seed, "seed")
+        self.base_seed = self.island.broadcast(seed or time_seed())     # 0: from the clock
         self.seed = self.island.island_seed(self.base_seed)
         self.rng = RandomGenerator(self.seed)
         self.initial, self.randomize_initial = initial_model(cfg)
@@ -290,9 +293,11 @@ class Search:
     def run(self) -> SearchResult:
         """Run (or continue) experiments until done; returns the result (interrupted on a stop request)."""
         if self.evolution is None and not self.experiments:
-            self.say(f"Random seed = {self.base_seed}")
+            # Everything that can refuse the run comes first: the seed is printed when it really starts.
+            check_task_sources([*self.cfg.search_tasks, *self.cfg.select_tasks, *self.cfg.final_tasks])
             if self.store is not None:
                 self.store.start(self)
+            self.say(f"Random seed = {self.base_seed}")
         while True:
             if self.evolution is None:
                 self._start_experiment()
@@ -389,7 +394,7 @@ class Search:
             evaluate_on(cfg, self.select_specs, candidate, select_seed) if self.island.is_root else None)
         self.say(f"Select fitness for candidate algorithm = {select_fitness:.6f}")
         experiment = Experiment(search_fitness, select_fitness, self.evolution.num_individuals,
-                                self.evaluator.num_train_steps, candidate)
+                                self.evaluator.num_train_steps, candidate, select_seed)
         self.experiments.append(experiment)
         if select_fitness >= self.best_select_fitness:
             self.best_select_fitness = select_fitness
@@ -430,7 +435,7 @@ class Search:
         self.say("Algorithm found: ")
         self.say(self.best_algorithm.to_text())
         result = SearchResult(self.base_seed, self.best_algorithm, self.best_select_fitness, final_fitness,
-                              self.experiments, time.monotonic() - self.started)
+                              self.experiments, time.monotonic() - self.started, final_seed=final_seed)
         if self.store is not None:
             self.store.finish(self, result)
         return result

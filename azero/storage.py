@@ -41,7 +41,7 @@ from azero.algorithm import Algorithm
 from azero.config import ConfigError, SearchConfig
 from azero.search import Experiment, LocalIsland, Search, SearchResult, capacities, initial_model
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2       # 2: every dataset carries HDF5's fletcher32 checksum; evaluation seeds stored
 RUN_FILE = "run.h5"
 RUN_FORMAT = "azero-run"
 ISLAND_FORMAT = "azero-island"
@@ -50,6 +50,7 @@ LIBVER = ("v110", "v110")  # the oldest file format with SWMR: readable by HDF5 
 OPEN_RETRY_SECONDS = 3.0   # a reader retries while a writer holds a file outside SWMR mode (create, resume)
 NO_PRINT = -1            # `last_printed` of None in a checkpoint row
 _COPY_BLOCK = 1 << 16    # rows per block when copying a table
+_VERIFY_BYTES = 1 << 22  # bytes per read when checking a dataset's checksums
 
 
 class RunStoreError(ValueError):
@@ -120,8 +121,13 @@ class Layout:
 
     @property
     def experiment_dtype(self) -> np.dtype:
+        return self.experiment_dtype_of(SCHEMA_VERSION)
+
+    def experiment_dtype_of(self, version: int) -> np.dtype:
+        """The experiments table of a schema version (1 did not store the T_select random-op seed)."""
+        seed = [("select_seed", "<u4")] if version >= 2 else []
         return np.dtype([("search_fitness", "<f8"), ("select_fitness", "<f8"), ("num_individuals", "<i8"),
-                         ("num_train_steps", "<i8")] + self.program_fields())
+                         ("num_train_steps", "<i8")] + self.program_fields() + seed)
 
     def encode(self, alg: Algorithm) -> tuple[np.ndarray, np.ndarray]:
         """(program row, sizes) of an algorithm, each function at its offset in the row."""
@@ -188,9 +194,31 @@ def _flat_config(data: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _store_attrs(attrs: h5py.AttributeManager, values: dict[str, Any]) -> None:
+    """Set attributes, text as fixed-length UTF-8 strings: they then live in the (checksummed) object header,
+    not in HDF5's global heap, which has no checksum (and a damaged one can hang the library)."""
+    for name, value in values.items():
+        if isinstance(value, str) or (isinstance(value, np.ndarray) and value.dtype.kind in "OUS"):
+            encoded = np.array(value, dtype=object)
+            encoded = np.array([str(v).encode("utf-8") for v in encoded.reshape(-1)],
+                               dtype=bytes).reshape(encoded.shape)
+            width = max(1, max((len(v) for v in encoded.reshape(-1)), default=1))
+            attrs.create(name, encoded.astype(f"S{width}"), dtype=h5py.string_dtype("utf-8", width))
+        else:
+            attrs[name] = value
+
+
+def _text(value: Any) -> Any:
+    """An attribute as Python text when it is text (fixed-length strings read back as bytes)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, np.ndarray) and value.dtype.kind == "S":
+        return np.array([v.decode("utf-8") for v in value.reshape(-1)], dtype=object).reshape(value.shape)
+    return value
+
+
 def _write_config(group: h5py.Group, cfg: SearchConfig) -> None:
-    for name, value in _flat_config(cfg.to_dict()).items():
-        group.attrs[name] = value
+    _store_attrs(group.attrs, _flat_config(cfg.to_dict()))
 
 
 def _parse_config(text: str, where: str) -> SearchConfig:
@@ -255,13 +283,19 @@ def _open_read(path: Path) -> h5py.File:
                 continue
             if "truncated file" in message:
                 raise RunStoreError(f"{path}: truncated file ({message})") from None
-            raise RunStoreError(f"{path}: not a readable HDF5 file ({message})") from None
+            if "file signature not found" in message:
+                raise RunStoreError(f"{path}: not a readable HDF5 file (no HDF5 signature: overwritten, or not a "
+                                    "run file)") from None
+            raise RunStoreError(f"{path}: not a readable HDF5 file (damaged: {_reason(error)})") from None
 
 
 def _check_header(f: h5py.File, path: Path, kind: str) -> None:
     """Format and schema version of a run file; RunStoreError for foreign files and newer schemas."""
-    fmt = f.attrs.get("format")
-    version = f.attrs.get("schema_version")
+    try:
+        fmt = _text(f.attrs.get("format"))
+        version = f.attrs.get("schema_version")
+    except (KeyError, OSError, ValueError, TypeError, RuntimeError) as error:
+        raise RunStoreError(f"{path}: damaged file, its header does not read ({_reason(error)})") from None
     if fmt != kind or version is None:
         raise RunStoreError(f"{path}: not an azero {kind.split('-')[1]} file")
     if int(version) > SCHEMA_VERSION:
@@ -290,20 +324,51 @@ def _holds_run(run_dir: Path) -> bool:
     return (run_dir / RUN_FILE).exists() or any(run_dir.glob("island-*.h5"))
 
 
+def _lock_path(run_dir: Path, island: int) -> Path:
+    return run_dir / f".island-{island:04d}.lock"
+
+
 def _lock(run_dir: Path, island: int) -> int | None:
     """Take the writer's lock of an island (held until the process closes it or dies); RunStoreError if a
-    live process holds it. None where the file system has no flock (then nothing is checked)."""
-    path = run_dir / f".island-{island:04d}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    live process holds it. None where the file system has no flock (then nothing is checked).
+
+    Retries for a moment: `status` probes the lock by taking it shared for an instant."""
+    fd = os.open(_lock_path(run_dir, island), os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + 1.0
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() < deadline:
+                time.sleep(0.02)
+                continue
+            os.close(fd)
+            raise RunStoreError(f"{run_dir}: island {island} is being written by a live process") from None
+        except OSError:
+            os.close(fd)
+            return None
+
+
+def _writer_alive(run_dir: Path, island: int) -> bool | None:
+    """Whether a live process holds the writer's lock of an island (None: the file system cannot tell).
+    Takes the lock shared for an instant and never creates the lock file."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise RunStoreError(f"{run_dir}: island {island} is being written by a live process") from None
+        fd = os.open(_lock_path(run_dir, island), os.O_RDONLY)
+    except FileNotFoundError:
+        return False
     except OSError:
-        os.close(fd)
         return None
-    return fd
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _tmp_path(path: Path) -> Path:
@@ -369,33 +434,40 @@ def _write_run(run_dir: Path, info: _RunInfo) -> None:
     path = run_dir / RUN_FILE
     tmp = _tmp_path(path)
     with h5py.File(tmp, "w", libver=LIBVER) as f:
-        f.attrs.update(dict(
+        _store_attrs(f.attrs, dict(
             format=RUN_FORMAT, schema_version=SCHEMA_VERSION, azero_version=azero.__version__,
             created=info.created, config_toml=info.cfg.to_toml(), base_seed=info.base_seed,
             num_ranks=len(info.island_ids), island_ids=np.array(info.island_ids, dtype=np.int32),
             num_islands=info.num_islands, status=info.status, full_history=info.full_history,
             capacities=np.array(layout.capacities, dtype=np.int32)))
         _write_config(f.create_group("config"), info.cfg)
-        f.create_dataset("segments", data=np.array(info.segments, dtype=SEGMENT_DTYPE))
+        _checked_dataset(f, "segments", np.array(info.segments, dtype=SEGMENT_DTYPE))
         group = f.create_group("segment_islands")
         for i, ids in enumerate(info.segment_islands):
-            group.create_dataset(str(i), data=np.array(ids, dtype=np.int32))
+            _checked_dataset(group, str(i), np.array(ids, dtype=np.int32))
         experiments = np.zeros(len(info.experiments), dtype=layout.experiment_dtype)
         for i, e in enumerate(info.experiments):
             program, sizes = layout.encode(e.algorithm)
             experiments[i] = (e.search_fitness, e.select_fitness, e.num_individuals, e.num_train_steps, sizes,
-                              program)
-        f.create_dataset("experiments", data=experiments)
+                              program, e.select_seed)
+        _checked_dataset(f, "experiments", experiments)
         if info.final is not None:
             final = f.create_group("final")
             program, sizes = layout.encode(info.final["best_algorithm"])
-            final.attrs.update(final_fitness=info.final["final_fitness"],
-                               best_select_fitness=info.final["best_select_fitness"],
-                               elapsed_seconds=info.final["elapsed_seconds"],
-                               best_algorithm_text=info.final["best_algorithm"].to_text())
-            final.create_dataset("best_program", data=program)
-            final.create_dataset("best_sizes", data=sizes)
+            _store_attrs(final.attrs, dict(final_fitness=info.final["final_fitness"],
+                                           best_select_fitness=info.final["best_select_fitness"],
+                                           elapsed_seconds=info.final["elapsed_seconds"],
+                                           final_seed=info.final["final_seed"],
+                                           best_algorithm_text=info.final["best_algorithm"].to_text()))
+            _checked_dataset(final, "best_program", program)
+            _checked_dataset(final, "best_sizes", sizes)
     _replace(tmp, path)
+
+
+def _checked_dataset(group: h5py.Group, name: str, data: np.ndarray) -> h5py.Dataset:
+    """A dataset of `data` in one chunk with HDF5's fletcher32 checksum (a damaged byte fails its read)."""
+    return group.create_dataset(name, data=data, maxshape=(None,) + data.shape[1:],
+                                chunks=(max(1, len(data)),) + data.shape[1:], fletcher32=True)
 
 
 def _read_run(run_dir: Path) -> _RunInfo:
@@ -407,28 +479,31 @@ def _read_run(run_dir: Path) -> _RunInfo:
     with _open_read(path) as f:
         _check_header(f, path, RUN_FORMAT)
         try:
-            cfg = _parse_config(str(f.attrs["config_toml"]), str(path))
+            cfg = _parse_config(_text(f.attrs["config_toml"]), str(path))
             layout = Layout.of(cfg)
             if tuple(f.attrs["capacities"]) != layout.capacities:
                 raise RunStoreError(f"{path}: stored program rows {tuple(f.attrs['capacities'])} do not match "
                                     f"its config ({layout.capacities})")
             rows = f["experiments"][()]
-            if rows.dtype != layout.experiment_dtype:
+            if rows.dtype != layout.experiment_dtype_of(int(f.attrs["schema_version"])):
                 raise RunStoreError(f"{path}: experiments table does not match the config's layout")
             experiments = [Experiment(float(r["search_fitness"]), float(r["select_fitness"]),
                                       int(r["num_individuals"]), int(r["num_train_steps"]),
-                                      layout.decode(r["program"], r["sizes"])) for r in rows]
+                                      layout.decode(r["program"], r["sizes"]),
+                                      int(r["select_seed"]) if "select_seed" in rows.dtype.names else 0)
+                           for r in rows]
             final = None
             if "final" in f:
                 g = f["final"]
                 final = dict(final_fitness=float(g.attrs["final_fitness"]),
                              best_select_fitness=float(g.attrs["best_select_fitness"]),
                              elapsed_seconds=float(g.attrs["elapsed_seconds"]),
+                             final_seed=int(g.attrs.get("final_seed", 0)),
                              best_algorithm=layout.decode(g["best_program"][()], g["best_sizes"][()]))
             segments = [tuple(r) for r in f["segments"][()]]
             return _RunInfo(
                 cfg=cfg, base_seed=int(f.attrs["base_seed"]), full_history=bool(f.attrs["full_history"]),
-                created=str(f.attrs["created"]), status=str(f.attrs["status"]),
+                created=_text(f.attrs["created"]), status=_text(f.attrs["status"]),
                 island_ids=[int(i) for i in f.attrs["island_ids"]], num_islands=int(f.attrs["num_islands"]),
                 segments=segments,
                 segment_islands=[[int(i) for i in f["segment_islands"][str(k)][()]] for k in range(len(segments))],
@@ -464,10 +539,10 @@ def _create_island(path: Path, cfg: SearchConfig, attrs: dict, full_history: boo
     tmp = _tmp_path(path)
     content = content or {}
     with h5py.File(tmp, "w", libver=LIBVER) as f:
-        f.attrs.update(dict(format=ISLAND_FORMAT, schema_version=SCHEMA_VERSION, azero_version=azero.__version__,
-                            config_toml=cfg.to_toml(), population_size=P,
-                            capacities=np.array(layout.capacities, dtype=np.int32), full_history=full_history,
-                            created=datetime.datetime.now().isoformat(timespec="seconds")))
+        _store_attrs(f.attrs, dict(
+            format=ISLAND_FORMAT, schema_version=SCHEMA_VERSION, azero_version=azero.__version__,
+            config_toml=cfg.to_toml(), population_size=P, capacities=np.array(layout.capacities, dtype=np.int32),
+            full_history=full_history, created=datetime.datetime.now().isoformat(timespec="seconds")))
         f.attrs.update(attrs)
         _write_config(f.create_group("config"), cfg)
         tables = dict(_TABLES)
@@ -475,7 +550,7 @@ def _create_island(path: Path, cfg: SearchConfig, attrs: dict, full_history: boo
             tables["history"] = (lambda lay: lay.lineage_dtype, P)   # one chunk per generation
         for name, (dtype_of, chunk) in tables.items():
             ds = f.create_dataset(name, (0,), maxshape=(None,), dtype=dtype_of(layout), chunks=(chunk,),
-                                  compression="lzf" if name == "history" else None)
+                                  compression="lzf" if name == "history" else None, fletcher32=True)
             rows = content.get(name)
             if callable(rows):
                 rows(ds)
@@ -485,7 +560,7 @@ def _create_island(path: Path, cfg: SearchConfig, attrs: dict, full_history: boo
         for name, shape, dtype in (("programs", (P, R), INSTRUCTION_DTYPE), ("sizes", (P, 3), np.int32),
                                    ("fitness", (P,), np.float64)):
             ds = pop.create_dataset(name, (0, *shape), maxshape=(None, *shape), dtype=dtype, chunks=(1, *shape),
-                                    compression="gzip", compression_opts=1, shuffle=True)
+                                    compression="gzip", compression_opts=1, shuffle=True, fletcher32=True)
             rows = content.get(f"population/{name}")
             if callable(rows):
                 rows(ds)
@@ -497,7 +572,7 @@ def _create_island(path: Path, cfg: SearchConfig, attrs: dict, full_history: boo
         for name, width, dtype in slots:
             if width:
                 ds = resume.create_dataset(name, (NUM_SLOTS, width), dtype=dtype,
-                                           chunks=(1, min(width, 4096)))
+                                           chunks=(1, min(width, 4096)), fletcher32=True)
                 rows = content.get(f"resume/{name}")
                 if callable(rows):
                     rows(ds)
@@ -733,7 +808,7 @@ class RunStore:
             self.info.final = dict(final_fitness=float(result.final_fitness),
                                    best_select_fitness=float(result.best_select_fitness),
                                    elapsed_seconds=float(result.elapsed_seconds),
-                                   best_algorithm=result.best_algorithm)
+                                   final_seed=int(result.final_seed), best_algorithm=result.best_algorithm)
             self._write_run()
         self.close()
         self.seconds_in_store += time.perf_counter() - t0
@@ -853,7 +928,7 @@ class _IslandHead:
 def _check_island(f: h5py.File, path: Path, cfg: SearchConfig, base_seed: int) -> None:
     """An island file of this run: format, schema, the run's config and seed."""
     _check_header(f, path, ISLAND_FORMAT)
-    stored = _parse_config(str(f.attrs["config_toml"]), str(path))
+    stored = _parse_config(_text(f.attrs["config_toml"]), str(path))
     if stored != cfg:
         raise RunStoreError(f"{path}: belongs to another run (config differs from run.h5 in "
                             f"{_config_difference(stored, cfg)})")
@@ -862,12 +937,70 @@ def _check_island(f: h5py.File, path: Path, cfg: SearchConfig, base_seed: int) -
                             f"run.h5 has {base_seed})")
 
 
-def _read_head(path: Path, cfg: SearchConfig, base_seed: int) -> _IslandHead:
+def _reason(error: BaseException) -> str:
+    """An HDF5 read error in a few words (a failed fletcher32 check reads as a filter failure)."""
+    message = " ".join(str(error).split())
+    return "checksum mismatch" if "filter returned failure" in message else message
+
+
+def _damage(path: Path, error: BaseException, what: str = "island") -> RunStoreError:
+    return RunStoreError(f"{path}: damaged {what} file ({_reason(error)})")
+
+
+def _read_dataset(f: h5py.File, name: str, path: Path, rows: int | None = None) -> np.ndarray:
+    """All rows (or the first `rows`) of a dataset; RunStoreError naming the file and dataset if unreadable."""
+    try:
+        ds = f[name]
+        return ds[()] if rows is None else ds[:rows]
+    except (OSError, ValueError) as error:
+        raise RunStoreError(f"{path}: damaged island file ({name}: {_reason(error)})") from None
+
+
+def _verify(path: Path, what: str = "island") -> None:
+    """Read every dataset of a run file in full, so that HDF5 checks every checksum (schema >= 2) and every
+    chunk; RunStoreError naming the file and the damaged dataset."""
+    with _open_read(path) as f:
+        try:
+            names: list[str] = []
+            f.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+            for name in names:
+                ds = f[name]
+                if ds.shape == () or not ds.shape[0]:
+                    ds[()]
+                    continue
+                row_bytes = max(1, ds.dtype.itemsize * int(np.prod(ds.shape[1:], dtype=np.int64)))
+                block = max(1, _VERIFY_BYTES // row_bytes)
+                for start in range(0, ds.shape[0], block):
+                    try:
+                        ds[start:start + block]
+                    except (OSError, ValueError) as error:
+                        raise RunStoreError(f"{path}: damaged {what} file ({name}, rows {start}.."
+                                            f"{min(ds.shape[0], start + block) - 1}: {_reason(error)})") from None
+        except (KeyError, ValueError, TypeError, OSError, RuntimeError) as error:
+            if isinstance(error, RunStoreError):
+                raise
+            raise _damage(path, error, what) from None
+
+
+def _read_intact_prefix(ds: h5py.Dataset) -> np.ndarray:
+    """The rows of a table before its first unreadable (damaged) chunk."""
+    chunk = ds.chunks[0] if ds.chunks else max(1, ds.shape[0])
+    parts = []
+    for start in range(0, ds.shape[0], chunk):
+        try:
+            parts.append(ds[start:start + chunk])
+        except (OSError, ValueError):
+            break
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=ds.dtype)
+
+
+def _read_head(path: Path, cfg: SearchConfig, base_seed: int, tolerant: bool = False) -> _IslandHead:
+    """The checkpoint table of an island file; `tolerant`: only its rows before a damaged chunk."""
     with _open_read(path) as f:
         try:
             _check_island(f, path, cfg, base_seed)
             layout = Layout.of(cfg)
-            table = f["checkpoints"][()]
+            table = _read_intact_prefix(f["checkpoints"]) if tolerant else f["checkpoints"][()]
             if table.dtype != layout.checkpoint_dtype:
                 raise RunStoreError(f"{path}: checkpoint table does not match the config's layout")
             return _IslandHead(path, _valid_rows(table, "checkpoints"),
@@ -921,33 +1054,55 @@ def _read_state(f: h5py.File, path: Path, index: int, cfg: SearchConfig,
 # Resume
 
 
-def _plan(run_dir: Path, num_ranks: int, cfg: SearchConfig | None) -> dict[str, Any]:
-    """Rank 0's reading of the run: which checkpoint, which island each rank continues. Writes nothing."""
+def _plan(run_dir: Path, num_ranks: int, cfg: SearchConfig | None, from_checkpoint: int | None = None,
+          restart: bool = False) -> dict[str, Any]:
+    """Rank 0's reading of the run: which checkpoint, which island each rank continues. Writes nothing.
+
+    A damaged file (a checksum or HDF5 structure that does not read back) is refused unless `from_checkpoint`
+    (continue from that checkpoint, giving up what follows it) or `restart` (start again from the seed, giving
+    up everything) says what to give up."""
     info = _read_run(run_dir)
     if cfg is not None and cfg != info.cfg:
         raise RunStoreError(f"{run_dir / RUN_FILE}: the given config does not match the stored run "
                             f"(differs in {_config_difference(cfg, info.cfg)})")
-    plan: dict[str, Any] = dict(info=info, messages=[])
-    if info.status == "finished":
+    plan: dict[str, Any] = dict(info=info, messages=[], migration_rounds=0)
+    if info.status == "finished" and not restart:
         final = info.final
         plan["result"] = SearchResult(info.base_seed, final["best_algorithm"], final["best_select_fitness"],
-                                      final["final_fitness"], info.experiments, final["elapsed_seconds"])
+                                      final["final_fitness"], info.experiments, final["elapsed_seconds"],
+                                      final_seed=final["final_seed"])
+        return plan
+    for i in info.island_ids:
+        fd = _lock(run_dir, i)          # refuse to resume a run that is still being written
+        if fd is not None:
+            os.close(fd)
+    if restart:
+        plan["seq"] = None
+        plan["messages"].append(f"Restarting run {run_dir} from seed {info.base_seed} (--restart: its records "
+                                "are replaced).")
         return plan
     if info.status == "starting":
         plan["seq"] = None
         plan["messages"].append(f"Run {run_dir} was killed while starting: starting it again from seed "
                                 f"{info.base_seed}.")
         return plan
-    for i in info.island_ids:
-        fd = _lock(run_dir, i)          # refuse to resume a run that is still being written
-        if fd is not None:
-            os.close(fd)
-    heads = {i: _read_head(run_dir / island_file(i), info.cfg, info.base_seed) for i in info.island_ids}
-    retained = {i: {int(heads[i].checkpoints["seq"][k]): k for k in heads[i].retained()} for i in heads}
-    common = set.intersection(*(set(r) for r in retained.values()))
-    usable = [seq for seq in common
-              if all(int(heads[i].checkpoints["experiment"][retained[i][seq]]) <= len(info.experiments)
-                     for i in heads)]
+    if from_checkpoint is None:
+        try:
+            for i in info.island_ids:
+                _verify(run_dir / island_file(i))
+        except RunStoreError as error:
+            readable = _usable_checkpoints(run_dir, info, tolerant=True)
+            raise RunStoreError(
+                f"{error}; nothing was changed. To give up the damaged records: azero resume {run_dir} "
+                f"--from-checkpoint N (checkpoints every island still lists: "
+                f"{', '.join(map(str, readable)) or 'none'}) or --restart") from None
+    heads, retained, usable = _usable_checkpoints(run_dir, info, tolerant=from_checkpoint is not None,
+                                                  detail=True)
+    if from_checkpoint is not None:
+        if from_checkpoint not in usable:
+            raise RunStoreError(f"{run_dir}: checkpoint {from_checkpoint} cannot be resumed (resumable on every "
+                                f"island: {', '.join(map(str, usable)) or 'none'}); nothing was changed")
+        usable = [from_checkpoint]
     if not usable:
         if any(retained.values()):
             raise RunStoreError(f"{run_dir}: the islands have no checkpoint in common")
@@ -959,12 +1114,21 @@ def _plan(run_dir: Path, num_ranks: int, cfg: SearchConfig | None) -> dict[str, 
     plan["seq"] = seq
     old = info.island_ids
     fitness_at = {}
+    rounds: set[tuple[int, int]] = set()     # migration rounds so far (the islands' progress line counts them)
     for i in old:
         with _open_read(heads[i].path) as f:
-            fitness_at[i] = float(f["population"]["fitness"][retained[i][seq]].max())
+            try:
+                index = retained[i][seq]
+                fitness_at[i] = float(f["population"]["fitness"][index].max())
+                n = int(heads[i].checkpoints["migration_rows"][index])
+                rows = f["migrations"].fields(["experiment", "individuals"])[:n]
+            except (KeyError, ValueError, TypeError, OSError) as error:
+                raise _damage(heads[i].path, error) from None
+        rounds.update(zip(rows["experiment"].tolist(), rows["individuals"].tolist()))
+    plan["migration_rounds"] = len(rounds)
     order = sorted(old, key=lambda i: (-fitness_at[i], i))       # best island first
     row = heads[old[0]].checkpoints[retained[old[0]][seq]]
-    plan["messages"].append(f"Resuming run {run_dir} from checkpoint {seq} (experiment {int(row['experiment']) + 1}, "
+    plan["messages"].append(f"Resuming run {run_dir} from checkpoint {seq} (experiment {int(row['experiment'])}, "
                             f"indivs={int(row['individuals'])}).")
     if num_ranks == len(old):
         assignments = [dict(island=i, source=i) for i in old]
@@ -987,6 +1151,26 @@ def _plan(run_dir: Path, num_ranks: int, cfg: SearchConfig | None) -> dict[str, 
     plan["assignments"] = assignments
     plan["indices"] = {i: retained[i][seq] for i in old}
     return plan
+
+
+def _usable_checkpoints(run_dir: Path, info: _RunInfo, tolerant: bool, detail: bool = False):
+    """The checkpoint seqs every island of the current segment holds resumable (state intact) and run.h5's
+    experiments cover; `tolerant` reads each checkpoint table only up to a damaged chunk. With `detail`:
+    (heads, retained {island: {seq: row}}, usable). Best effort when tolerant: unreadable islands count as none."""
+    heads, retained = {}, {}
+    for i in info.island_ids:
+        try:
+            heads[i] = _read_head(run_dir / island_file(i), info.cfg, info.base_seed, tolerant=tolerant)
+        except RunStoreError:
+            if not tolerant or detail:
+                raise
+            return []
+        retained[i] = {int(heads[i].checkpoints["seq"][k]): k for k in heads[i].retained()}
+    common = set.intersection(*(set(r) for r in retained.values()))
+    usable = sorted(seq for seq in common
+                    if all(int(heads[i].checkpoints["experiment"][retained[i][seq]]) <= len(info.experiments)
+                           for i in heads))
+    return (heads, retained, usable) if detail else usable
 
 
 def _prepare_island(run_dir: Path, plan: dict[str, Any], rank: int, island_seed: int
@@ -1056,7 +1240,8 @@ def _prepare_island(run_dir: Path, plan: dict[str, Any], rank: int, island_seed:
 def resume(run_dir: str | os.PathLike, out: TextIO | None = None, island=None, *, cfg: SearchConfig | None = None,
            progress_bar: bool = False, checkpoint_every_seconds: float | None = None,
            checkpoint_every_generations: int | None = None,
-           prepare: Callable[[Search], None] | None = None) -> SearchResult:
+           prepare: Callable[[Search], None] | None = None, from_checkpoint: int | None = None,
+           restart: bool = False) -> SearchResult:
     """Continue the run in `run_dir` from its last checkpoint and return its result.
 
     With the same rank count the result is bitwise the one of the uninterrupted run. With fewer ranks the best
@@ -1066,6 +1251,10 @@ def resume(run_dir: str | os.PathLike, out: TextIO | None = None, island=None, *
     island (every rank calls resume). `prepare(search)` is called with the Search before it runs (e.g. to
     install signal handlers that call its request_stop). RunStoreError (one line) on a bad run directory,
     before any write.
+
+    Every island file is read in full first (checksums): a damaged run is refused, changing nothing, unless
+    `from_checkpoint=N` (continue from checkpoint N, giving up the records after it) or `restart=True` (start
+    again from the seed, giving up every record) says what to give up.
     """
     island = island if island is not None else LocalIsland()
     out = sys.stdout if out is None else out
@@ -1073,7 +1262,9 @@ def resume(run_dir: str | os.PathLike, out: TextIO | None = None, island=None, *
     plan, error = None, None
     if island.is_root:
         try:
-            plan = _plan(run_dir, island.size, cfg)
+            if from_checkpoint is not None and restart:
+                raise RunStoreError(f"{run_dir}: give --from-checkpoint or --restart, not both")
+            plan = _plan(run_dir, island.size, cfg, from_checkpoint, restart)
         except RunStoreError as e:
             error = str(e)
         else:
@@ -1083,6 +1274,8 @@ def resume(run_dir: str | os.PathLike, out: TextIO | None = None, island=None, *
     if error is not None:
         raise RunStoreError(error)
     info: _RunInfo = plan["info"]
+    if hasattr(island, "migrations"):       # MPI islands count migration rounds for their progress line
+        island.migrations = plan["migration_rounds"]
     say = (lambda line: print(line, file=out, flush=True)) if island.is_root else (lambda line: None)
     if "result" in plan:
         say(f"Run {run_dir} has finished; nothing to resume.")
@@ -1203,16 +1396,18 @@ def _read_island(path: Path, cfg: SearchConfig, base_seed: int) -> IslandRun:
     with _open_read(path) as f:
         try:
             _check_island(f, path, cfg, base_seed)
-            tables = {name: _valid_rows(f[name][()], name)
+            tables = {name: _valid_rows(_read_dataset(f, name, path), name)
                       for name in ("progress", "lineage", "migrations", "checkpoints")}
-            history = _valid_rows(f["history"][()], "history") if "history" in f else None
+            history = _valid_rows(_read_dataset(f, "history", path), "history") if "history" in f else None
             k = len(tables["checkpoints"])
             pop = f["population"]
             k = min(k, pop["programs"].shape[0], pop["sizes"].shape[0], pop["fitness"].shape[0])
+            population = {name: _read_dataset(f, f"population/{name}", path, k)
+                          for name in ("programs", "sizes", "fitness")}
             return IslandRun(
-                int(f.attrs["island"]), path, dict(f.attrs), layout, tables["progress"], tables["lineage"],
-                tables["migrations"], tables["checkpoints"][:k], pop["programs"][:k], pop["sizes"][:k],
-                pop["fitness"][:k], history)
+                int(f.attrs["island"]), path, {k: _text(v) for k, v in f.attrs.items()}, layout,
+                tables["progress"], tables["lineage"], tables["migrations"], tables["checkpoints"][:k],
+                population["programs"], population["sizes"], population["fitness"], history)
         except (KeyError, ValueError, TypeError, OSError) as error:
             if isinstance(error, RunStoreError):
                 raise
@@ -1225,9 +1420,12 @@ def load_run(run_dir: str | os.PathLike) -> Run:
     info = _read_run(run_dir)
     layout = Layout.of(info.cfg)
     with _open_read(run_dir / RUN_FILE) as f:
-        meta = dict(f.attrs)
-        experiments = f["experiments"][()]
-        segments = f["segments"][()]
+        try:
+            meta = {k: _text(v) for k, v in f.attrs.items()}
+            experiments = f["experiments"][()]
+            segments = f["segments"][()]
+        except (KeyError, ValueError, TypeError, OSError, RuntimeError) as error:
+            raise _damage(run_dir / RUN_FILE, error, "run") from None
     islands = []
     for i in range(info.num_islands):
         path = run_dir / island_file(i)
@@ -1252,43 +1450,69 @@ def _ago(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h ago"
 
 
-def status(run_dir: str | os.PathLike) -> str:
-    """A few lines on a live or finished run: state, experiments, and per island individuals, best fitness,
-    last progress and last checkpoint. RunStoreError on a bad directory."""
+def run_state(run_dir: str | os.PathLike, status_attr: str, island_ids: list[int]) -> str:
+    """What a person needs to know of a run: "finished", "running" (a live process holds a writer's lock),
+    "stopped (resume with: ...)" or "killed (resume with: ...)"."""
     run_dir = Path(run_dir)
-    info = _read_run(run_dir)
+    if status_attr == "finished":
+        return "finished"
+    live = [_writer_alive(run_dir, i) for i in island_ids]
+    if any(live):
+        return "running"
+    hint = f"resume with: azero resume {run_dir}"
+    if None in live:
+        return f"{status_attr} (this file system cannot tell a live writer from a dead one; if none runs, {hint})"
+    return f"stopped ({hint})" if status_attr == "stopped" else f"killed ({hint})"
+
+
+def status(run_dir: str | os.PathLike) -> str:
+    """A few lines on a live or finished run: its state (running, stopped, finished or killed, told apart by the
+    writers' locks), experiments, and per island individuals (counted as `azero show` counts them), best
+    fitness, last progress and last checkpoint. Experiments are numbered from 0, as in the files and in
+    `show`. Reads (and so checks) every file; RunStoreError naming the file on a bad directory."""
+    from azero.analysis import _experiment_lengths    # the one count of an island's individuals (show's)
+
+    run_dir = Path(run_dir)
+    run = load_run(run_dir)
     now = time.time()
-    lines = [f"run {run_dir}: {info.status}, seed {info.base_seed}, {len(info.island_ids)} rank(s), "
-             f"{len(info.experiments)} experiment(s) done"
-             + (f", best select fitness {_best_of(info.experiments)[0]:.6f}" if info.experiments else "")]
-    for rank, i in enumerate(info.island_ids):
-        path = run_dir / island_file(i)
-        if not path.exists():
+    state = run_state(run_dir, run.status, run.island_ids)
+    best = f", best select fitness {_best_of_rows(run.experiments):.6f}" if len(run.experiments) else ""
+    lines = [f"run {run_dir}: {state}, seed {run.seed}, {run.num_ranks} rank(s), "
+             f"{len(run.experiments)} experiment(s) done{best}"]
+    by_number = {island.island: island for island in run.islands}
+    total = 0
+    for rank, i in enumerate(run.island_ids):
+        island = by_number.get(i)
+        if island is None:
             lines.append(f"  island {i} (rank {rank}): not started")
             continue
-        with _open_read(path) as f:
-            _check_header(f, path, ISLAND_FORMAT)
-            progress = _valid_rows(f["progress"][()], "progress")
-            checkpoints = _valid_rows(f["checkpoints"].fields(["seq", "resumable", "wall_time", "individuals"])[()],
-                                      "checkpoints")
-        if not len(progress):
-            lines.append(f"  island {i} (rank {rank}): starting")
-            continue
-        p = progress[-1]
-        text = (f"  island {i} (rank {rank}): experiment {int(p['experiment']) + 1}, indivs={int(p['individuals'])}, "
-                f"best fit={p['best']:.6f}, mean={p['mean']:.6f}, last progress {_ago(now - p['wall_time'])}")
-        resumable = checkpoints[checkpoints["resumable"] == 1]
-        if len(resumable):
-            c = resumable[-1]
-            text += f", last checkpoint {_ago(now - c['wall_time'])} (#{int(c['seq'])}, indivs={int(c['individuals'])})"
-        else:
-            text += ", no checkpoint yet"
+        individuals = sum(_experiment_lengths(run, island).values())
+        total += individuals
+        text = f"  island {i} (rank {rank}): {individuals:,} individuals"
+        if len(island.progress):
+            p = island.progress[-1]
+            text += (f"; latest: experiment {int(p['experiment'])}, indivs={int(p['individuals'])}, "
+                     f"best fit={p['best']:.6f}, mean={p['mean']:.6f}, {_ago(now - p['wall_time'])}")
+        if run.status != "finished":
+            resumable = island.checkpoints[island.checkpoints["resumable"] == 1]
+            if len(resumable):
+                c = resumable[-1]
+                text += (f"; last checkpoint {int(c['seq'])} {_ago(now - c['wall_time'])} "
+                         f"(experiment {int(c['experiment'])}, indivs={int(c['individuals'])})")
+            else:
+                text += "; no checkpoint yet"
         lines.append(text)
-    if info.final is not None:
-        final = info.final
+    if len(run.island_ids) > 1:
+        lines.append(f"  total: {total:,} individuals")
+    if run.final is not None:
+        final = run.final
         lines.append(f"final fitness {final['final_fitness']:.6f} (select {final['best_select_fitness']:.6f}, "
                      f"{final['elapsed_seconds']:.0f} s)")
     return "\n".join(lines)
+
+
+def _best_of_rows(experiments: np.ndarray) -> float:
+    return float(np.max(experiments["select_fitness"]))
 
 
 def new_run_dir(root: str | os.PathLike = "runs", seed: int | None = None) -> Path:

@@ -12,6 +12,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from azero._core.checks import FEATURE_SIZES
 from azero._core.rng import RandomGenerator, hash_mix
 
 __all__ = [
@@ -41,7 +42,6 @@ TASK_KINDS = (
 )
 # Reference EvalType values.
 EVAL_TYPES = {"rms_error": 1, "accuracy": 4}
-FEATURE_SIZES = (2, 4, 8, 16, 32)
 
 # Seeds used when a spec lists none (reference DefaultFirstParamSeeds / DefaultFirstDataSeeds).
 DEFAULT_PARAM_SEEDS = (1001, 1012, 1010, 1000, 1006, 1008, 1007, 1003)
@@ -516,3 +516,13 @@ def make_tasks(specs: TaskSpec | Sequence[TaskSpec]) -> list[Task]:
             raise TypeError(f"expected TaskSpec, got {type(spec).__name__}")
         tasks.extend(_make_one(spec, param_seed, data_seed) for param_seed, data_seed in task_seeds(spec))
     return tasks
+
+
+def check_task_sources(specs: Sequence[TaskSpec]) -> None:
+    """Fail early (DatasetError, one line) when a projected task's dataset folder is missing: before a search
+    prints its seed or creates its run directory."""
+    from azero.datasets import check_dataset_folder
+
+    for spec in specs:
+        if spec.kind == "projected_binary_classification":
+            check_dataset_folder(spec)

@@ -21,6 +21,7 @@ from azero import algorithms, analysis, islands, ops, presets
 from azero._core.evaluator import Evaluator
 from azero._core.executor import run_executor
 from azero._core.rng import RandomGenerator
+from azero.storage import SCHEMA_VERSION
 from azero.algorithm import Algorithm, ProgramError
 from azero.storage import load_run
 from azero.tasks import Task, TaskSpec, make_tasks
@@ -335,7 +336,8 @@ def test_summary_of_a_finished_run(finished_run):
     run, result = finished_run
     text = analysis.summary(run)
     lines = text.splitlines()
-    assert lines[0] == f"Run {run.path}: finished, seed 2024, 1 rank(s), azero {azero.__version__} (schema 1)"
+    assert lines[0] == (f"Run {run.path}: finished, seed 2024, 1 rank(s), azero {azero.__version__} "
+                        f"(schema {SCHEMA_VERSION})")
     assert "  memory 5 scalars / 9 vectors / 2 matrices; population 30, tournament 5, mutate_prob 0.9; initial " \
            "NO_OP_ALGORITHM" in lines
     assert "  T_search: 2 x scalar_2layer_nn_regression F=4 (60 train / 20 valid, rms_error)" in lines

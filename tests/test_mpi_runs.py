@@ -49,7 +49,7 @@ def test_mpi_run_stopped_and_resumed_equals_uninterrupted(tmp_path):
     run.send_signal(signal.SIGTERM)   # mpiexec forwards it to both ranks
     assert "Stopped on request; the run can be resumed from its last checkpoint." in finish(run)
     assert sorted(p.name for p in (tmp_path / "run").glob("*.h5")) == ["island-0000.h5", "island-0001.h5", "run.h5"]
-    assert ": stopped, seed 5, 2 rank(s)" in storage.status(tmp_path / "run")
+    assert ": stopped (resume with: azero resume " in storage.status(tmp_path / "run")
 
     resumed = finish(azero_under_mpi("resume", "run", cwd=tmp_path))
     assert resumed.splitlines()[0].startswith("Resuming run run from checkpoint")

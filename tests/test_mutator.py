@@ -8,6 +8,9 @@ import pytest
 from azero._core import INSTRUCTION_DTYPE
 from azero._core.mutator import Mutator
 from azero._core.rng import RandomGenerator
+from azero import ops as op_table
+from azero.ops import (ALTER_PARAM, IDENTITY, INSERT_INSTRUCTION, RANDOMIZE_ALGORITHM, RANDOMIZE_COMPONENT_FUNCTION,
+                       RANDOMIZE_INSTRUCTION, REMOVE_INSTRUCTION, TRADE_INSTRUCTION)
 
 # ----------------------------------------------------------------------------------------------------------------
 # Op table of SPEC 2.1: category (0 data, 1 one input, 2 two inputs, 3 NO_OP), then the in1, in2, out banks.
@@ -39,8 +42,6 @@ OUT = np.array([_BANK[row[3]] for row in _OPS], dtype=np.uint8)
 SCALAR_CONST_SET, VECTOR_CONST_SET, MATRIX_CONST_SET = 56, 57, 58
 UNIFORM_SETS = (59, 60, 61)
 GAUSSIAN_SETS = (62, 63, 64)
-ALTER_PARAM, RANDOMIZE_INSTRUCTION, RANDOMIZE_COMPONENT_FUNCTION, IDENTITY = 0, 1, 2, 3
-INSERT_INSTRUCTION, REMOVE_INSTRUCTION, TRADE_INSTRUCTION, RANDOMIZE_ALGORITHM = 4, 5, 6, 7
 
 # glibc libm, as the reference uses (float logf/expf for the float LogScale, double log/exp for activations).
 _libm = ctypes.CDLL(ctypes.util.find_library("m"))
@@ -584,8 +585,14 @@ def test_wrappers_reject_foreign_arrays():
 
 
 def test_mutation_type_constants_follow_the_spec():
-    import azero._core.mutator as module
-
+    # azero.ops is the one Python table of mutation types; the mutator's C enum must take the same codes.
     names = ("ALTER_PARAM", "RANDOMIZE_INSTRUCTION", "RANDOMIZE_COMPONENT_FUNCTION", "IDENTITY",
              "INSERT_INSTRUCTION", "REMOVE_INSTRUCTION", "TRADE_INSTRUCTION", "RANDOMIZE_ALGORITHM")
-    assert [getattr(module, name) for name in names] == list(range(8))
+    assert op_table.MUTATION_TYPE_NAMES == names
+    assert [getattr(op_table, name) for name in names] == list(range(8))
+    with pytest.raises(ValueError, match="0..7"):
+        make_mutator([len(names)], (_DEMO, [], []))
+    program = np.zeros(3, dtype=INSTRUCTION_DTYPE)
+    mutator, _ = make_mutator([IDENTITY], (_DEMO, [], []))
+    assert all(same_records(a, program)
+               for a in mutator.mutate_arrays(program, program, program, RandomGenerator(3), 5))

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from azero._core import INSTRUCTION_DTYPE
+from azero._core.checks import FEATURE_SIZES
 from azero._core.executor import execute_ops
 from azero._core.rng import RandomGenerator
 
-FEATURE_SIZES = (2, 4, 8, 16, 32)
 NUM_OPS = 65
 S = V = M = 4  # small banks so that random addresses alias often
 

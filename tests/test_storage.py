@@ -179,9 +179,10 @@ def test_round_trip_of_every_stored_item(tmp_path):
     with h5py.File(tmp_path / "run" / "run.h5") as f:
         attrs = f["config"].attrs
         assert attrs["population_size"] == 50 and attrs["fec.cache_size"] == 100000
-        assert attrs["search_tasks[0].kind"] == "scalar_linear_regression"
-        assert list(attrs["learn_ops"]) == ["SCALAR_DIFF_OP", "SCALAR_PRODUCT_OP", "SCALAR_VECTOR_PRODUCT_OP",
-                                            "VECTOR_SUM_OP"]
+        # text is stored as fixed-length UTF-8 strings (read back as bytes), inside the checksummed headers
+        assert attrs["search_tasks[0].kind"].decode() == "scalar_linear_regression"
+        assert [op.decode() for op in attrs["learn_ops"]] == ["SCALAR_DIFF_OP", "SCALAR_PRODUCT_OP",
+                                                             "SCALAR_VECTOR_PRODUCT_OP", "VECTOR_SUM_OP"]
 
     # Progress: one row per printed line, the same numbers.
     p = isl.progress

@@ -16,13 +16,13 @@ from azero._core.executor cimport memory_init, memory_free, execute, task_data_f
 from azero._core.fec cimport FECache, fec_key
 
 from azero._core import INSTRUCTION_DTYPE
+from azero._core.checks import FEATURE_SIZES as _FEATURE_SIZES, check_memory, check_program
 
 cdef enum:
     FEC_SEED = 235732282        # the reference's fixed seed of the FEC generator, re-applied before each pre-run
     MIN_TRAIN_EXAMPLES = 10     # the reference CHECKs MaxTrainExamples >= 10 on every task
 
 _COMBINE = {"mean": COMBINE_MEAN, "median": COMBINE_MEDIAN}
-_FEATURE_SIZES = (2, 4, 8, 16, 32)
 
 
 cdef double _cost(const Program* program, int fn, const double* op_costs) noexcept nogil:
@@ -94,8 +94,7 @@ cdef class Evaluator:
         self.features_size = int(tasks[0].features_size)
         if self.features_size not in _FEATURE_SIZES:
             raise ValueError(f"features_size must be one of {_FEATURE_SIZES}, got {self.features_size}")
-        if num_scalars < 2 or num_vectors < 1 or num_matrices < 0:
-            raise ValueError("need at least 2 scalars (label, prediction) and 1 vector (features)")
+        check_memory(num_scalars, num_vectors, num_matrices)
 
         self.tasks = <TaskData*>malloc(self.num_tasks * sizeof(TaskData))
         self.task_fitness = <double*>malloc(self.num_tasks * sizeof(double))
@@ -220,8 +219,12 @@ cdef class Evaluator:
 
     def evaluate(self, setup, predict, learn, RandomGenerator rng not None) -> float:
         """Combined fitness of the program (three INSTRUCTION_DTYPE arrays); random ops draw from ``rng``."""
+        setup, predict, learn = check_program(setup, predict, learn, self.mem.num_scalars, self.mem.num_vectors,
+                                              self.mem.num_matrices)
         return _evaluate(self, setup, predict, learn, rng, True)
 
     def evaluate_per_task(self, setup, predict, learn, RandomGenerator rng not None) -> np.ndarray:
         """Each task's fitness (float64 array), computed exactly as in ``evaluate`` (same FEC, budget, steps)."""
+        setup, predict, learn = check_program(setup, predict, learn, self.mem.num_scalars, self.mem.num_vectors,
+                                              self.mem.num_matrices)
         return _evaluate(self, setup, predict, learn, rng, False)

@@ -17,6 +17,7 @@ cimport numpy as cnp
 import numpy as np
 
 from azero._core import INSTRUCTION_DTYPE
+from azero._core.checks import check_population, check_program
 from azero._core.types cimport Instruction, Program, SETUP, PREDICT, LEARN, NUM_OPS
 from azero._core.rng cimport uniform_u32
 
@@ -110,6 +111,8 @@ cdef class RegularizedEvolution:
         self.randomize_init = randomize_initial
         self.random_search = random_search
         cdef int k
+        initial = check_program(initial[0], initial[1], initial[2], evaluator.mem.num_scalars,
+                                evaluator.mem.num_vectors, evaluator.mem.num_matrices)
         offset = 0
         for k in range(3):
             if len(initial[k]) > capacities[k]:
@@ -280,17 +283,14 @@ cdef class RegularizedEvolution:
         """Set the counters after programs/sizes/fitness were written in place (checkpoint resume).
 
         The generator, the evaluator (train steps, FEC) and the hurdle state are restored on their own objects.
-        Checks that every size fits its component's capacity and every op code exists.
+        Checks the population as every entry into compiled code does (azero._core.checks): sizes within the
+        capacities, valid ops, addresses inside the evaluator's memory.
         """
         if num_individuals < 0 or hurdle_rejections < 0:
             raise ValueError("counters must be >= 0")
-        sizes = self.sizes
-        for k in range(3):
-            column = sizes[:, k]
-            if column.min() < 0 or column.max() > self.capacity[k] - 1:
-                raise ValueError(f"sizes of component {k} must be in 0 .. {self.capacity[k] - 1}")
-        if int(self.programs["op"].max()) >= NUM_OPS:
-            raise ValueError(f"op codes must be < {NUM_OPS}")
+        check_population(self.programs, self.sizes, self.fitness, self.capacities,
+                         (self.evaluator.mem.num_scalars, self.evaluator.mem.num_vectors,
+                          self.evaluator.mem.num_matrices))
         self.num_individuals = num_individuals
         self.best_ever_fitness = best_ever_fitness
         self.hurdle_rejections = hurdle_rejections

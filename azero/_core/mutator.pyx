@@ -42,8 +42,10 @@ from azero._core.types cimport (
 )
 
 from azero._core import INSTRUCTION_DTYPE
+from azero._core.checks import FUNCTION_NAMES, check_addresses, instruction_array
 
-# MutationType values of the reference (SPEC 5.3).
+# MutationType values of the reference (SPEC 5.3), for the C code; Python uses azero.ops (the one table, which
+# tests compare with these).
 cdef enum:
     MUT_ALTER_PARAM = 0
     MUT_RANDOMIZE_INSTRUCTION = 1
@@ -54,14 +56,6 @@ cdef enum:
     MUT_TRADE_INSTRUCTION = 6
     MUT_RANDOMIZE_ALGORITHM = 7
 
-ALTER_PARAM = MUT_ALTER_PARAM
-RANDOMIZE_INSTRUCTION = MUT_RANDOMIZE_INSTRUCTION
-RANDOMIZE_COMPONENT_FUNCTION = MUT_RANDOMIZE_COMPONENT_FUNCTION
-IDENTITY = MUT_IDENTITY
-INSERT_INSTRUCTION = MUT_INSERT_INSTRUCTION
-REMOVE_INSTRUCTION = MUT_REMOVE_INSTRUCTION
-TRADE_INSTRUCTION = MUT_TRADE_INSTRUCTION
-RANDOMIZE_ALGORITHM = MUT_RANDOMIZE_ALGORITHM
 
 cdef enum:
     CAT_DATA = 0
@@ -352,18 +346,6 @@ cdef Instruction* _records(object array):
     return <Instruction*>&raw[0]
 
 
-def _program_array(object array, str name):
-    """Validate one component function given as a 1-D INSTRUCTION_DTYPE array."""
-    arr = np.asarray(array)
-    if arr.dtype != INSTRUCTION_DTYPE or arr.ndim != 1:
-        raise TypeError(f"{name} must be a 1-D array of INSTRUCTION_DTYPE records")
-    if arr.shape[0] > 65535:
-        raise ValueError(f"{name} has more than 65535 instructions")
-    if arr.shape[0] and int(arr["op"].max()) >= NUM_OPS:
-        raise ValueError(f"{name} holds an op code >= {NUM_OPS}")
-    return arr
-
-
 def _op_table(object values, str name):
     table = np.asarray(values)
     if table.shape != (NUM_OPS,):
@@ -432,9 +414,9 @@ cdef class Mutator:
         category = _op_table(op_category, "op_category")
         banks = [_op_table(in1_bank, "in1_bank"), _op_table(in2_bank, "in2_bank"), _op_table(out_bank, "out_bank")]
         _check_op_table(category, banks)
-        if not any(op_lists) and any(a not in (IDENTITY, RANDOMIZE_ALGORITHM) for a in actions):
+        if not any(op_lists) and any(a not in (MUT_IDENTITY, MUT_RANDOMIZE_ALGORITHM) for a in actions):
             raise ValueError("every op list is empty, but an allowed mutation type needs a component function")
-        if INSERT_INSTRUCTION in actions:
+        if MUT_INSERT_INSTRUCTION in actions:
             for ops, size_max, name in zip(op_lists, maxs, ("setup", "predict", "learn")):
                 if ops and size_max == 0:
                     raise ValueError(f"INSERT_INSTRUCTION needs {name}_size_max > 0 (0 would grow without bound)")
@@ -490,8 +472,10 @@ cdef class Mutator:
         return tuple(max(int(sizes[k]), int(self.cfg.size_max[k])) + 1 for k in range(3))
 
     def _run(self, setup, predict, learn, RandomGenerator rng, int num_mutations, bint randomize):
-        arrays = [_program_array(setup, "setup"), _program_array(predict, "predict"),
-                  _program_array(learn, "learn")]
+        memory = (self.cfg.num_scalars, self.cfg.num_vectors, self.cfg.num_matrices)
+        arrays = [instruction_array(fn, name) for fn, name in zip((setup, predict, learn), FUNCTION_NAMES)]
+        for array, name in zip(arrays, FUNCTION_NAMES):
+            check_addresses(array, name, memory)
         caps = self.capacity_needed([a.shape[0] for a in arrays])
         buffers = []
         cdef int32_t sizes[3]
