@@ -145,8 +145,8 @@ class MPIIsland:
         evolution = search.evolution
         mean, stdev, best, _ = evolution.stats()
         mine = np.array([evolution.num_individuals, mean, stdev, best], dtype=np.float64)
-        every = np.empty((self.size, 4), dtype=np.float64)
-        self.comm.Allgather(mine, every)
+        every = np.empty((self.size, 4), dtype=np.float64) if self.is_root else None
+        self.comm.Gather(mine, every, root=0)   # only the root prints: no rank but it holds N rows
         if not self.is_root:
             return local
         total = int(every[:, 0].sum())

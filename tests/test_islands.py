@@ -327,8 +327,12 @@ def test_detect_without_mpi4py_gives_a_one_line_hint(monkeypatch):
 
 
 def test_mpiexec_path(monkeypatch, tmp_path):
-    assert islands.mpiexec_path() == str(Path(sys.executable).parent / "mpiexec")
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    beside = tmp_path / "mpiexec"
+    beside.write_text("#!/bin/sh\n")
+    beside.chmod(0o755)
+    assert islands.mpiexec_path() == str(beside)
+    beside.unlink()
     with pytest.raises(islands.MPIUnavailableError, match=r"^no mpiexec beside .*pip install 'azero\[mpi\]'$"):
         islands.mpiexec_path()
 
