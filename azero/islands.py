@@ -52,7 +52,8 @@ if TYPE_CHECKING:
     from azero.search import Search
 
 __all__ = ["MPIIsland", "MPIUnavailableError", "MPI_HINT", "detect", "launched_by_mpi", "island_seed",
-           "install_signal_handlers", "interactive_terminal", "install_abort_on_exception", "abort_job", "mpiexec_path", "rotate_in"]
+           "install_signal_handlers", "interactive_terminal", "install_abort_on_exception", "abort_job",
+           "mpiexec_path", "rotate_in"]
 
 MPI_HINT = "pip install 'azero[mpi]'"
 # Environment variables that MPI launchers set in the processes they start (MPICH/Hydra, Intel MPI, Open MPI,
@@ -86,7 +87,8 @@ class MPIIsland:
     `cfg` gives the migration settings (a SearchConfig's ``islands`` or an IslandsSpec); None reads them from the
     search's config. Counters since construction: `migrations` (rounds), `migration_seconds` (wall time inside
     migration rounds, waiting for partners included), `migrants_sent` (sent, or offered to the pool),
-    `migrants_received`, `bytes_sent` (migrant bytes sent by this rank). They are not part of a checkpoint: after a resume they count from 0.
+    `migrants_received`, `bytes_sent` (migrant bytes sent by this rank). They are not part of a checkpoint:
+    after a resume they count from 0.
     """
 
     def __init__(self, comm: Any, cfg: SearchConfig | IslandsSpec | None = None):

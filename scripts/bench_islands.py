@@ -12,8 +12,9 @@ over R times the 1-rank figure, when R=1 is in the list), migration rounds, the 
 round (after a barrier, so waiting for slower islands is left out; slowest rank, mean over rounds) and the
 migrant bytes each rank sends per round (most over ranks), the mean time of a generation (its collective
 checks included) and its coefficient of variation, and the share of wall time spent in the per-generation
-collective checks (stop, budget: waiting for the slowest island; most over ranks). With --repeat n the rank counts are run n times in
-turn (R1 R2 R1 R2 …) and the median of each column is printed, so machine load hits every R alike.
+collective checks (stop, budget: waiting for the slowest island; most over ranks). With --repeat n the rank
+counts are run n times in turn (R1 R2 R1 R2 …) and the median of each column is printed, so machine load hits
+every R alike.
 """
 from __future__ import annotations
 
