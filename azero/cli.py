@@ -56,7 +56,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     finally:
         if store is not None:
             store.close()
-    return EXIT_STOPPED if result.interrupted else 0
+    return exit_code(result.interrupted, island)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -68,7 +68,15 @@ def cmd_resume(args: argparse.Namespace) -> int:
         islands.install_abort_on_exception()
     result = resume(args.run_dir, island=island, progress_bar=islands.interactive_terminal(sys.stdout),
                     prepare=lambda search: islands.install_signal_handlers(search, STOP_SIGNALS))
-    return EXIT_STOPPED if result.interrupted else 0
+    return exit_code(result.interrupted, island)
+
+
+def exit_code(stopped: bool, island) -> int:
+    """EXIT_STOPPED or 0; under MPI only once every rank has closed its files (Open MPI's mpirun ends the whole
+    job when the first rank exits with a non-zero code)."""
+    if island is not None:
+        island.any(False)
+    return EXIT_STOPPED if stopped else 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:

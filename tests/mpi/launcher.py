@@ -3,11 +3,17 @@ mpiexec beside sys.executable (the `mpi` extra's MPICH).
 
 Flags a container needs are added here, never in a user's command: Open MPI refuses to run as root without
 --allow-run-as-root and to start more ranks than cores without --oversubscribe. MPICH needs neither.
+
+Signals: MPICH's mpiexec forwards SIGTERM, SIGUSR1 and SIGINT to every rank and exits with the ranks' code.
+Open MPI's mpirun forwards SIGUSR1, but on SIGTERM it ends the job itself: it sends SIGTERM to the ranks, kills
+them after odls_base_sigkill_timeout seconds (1 by default; the tests give 60, as the README tells users to),
+and exits with 1 whatever the ranks' code.
 """
 from __future__ import annotations
 
 import functools
 import os
+import signal
 import subprocess
 
 from azero import islands
@@ -22,7 +28,8 @@ def launcher() -> tuple[str, ...]:
     path = os.environ.get("AZERO_TEST_MPIEXEC") or islands.mpiexec_path()
     if not is_open_mpi(path):
         return (path,)
-    return (path, "--oversubscribe", *(("--allow-run-as-root",) if os.geteuid() == 0 else ()))
+    return (path, "--oversubscribe", "--mca", "odls_base_sigkill_timeout", "60",
+            *(("--allow-run-as-root",) if os.geteuid() == 0 else ()))
 
 
 @functools.cache
@@ -30,6 +37,13 @@ def is_open_mpi(path: str) -> bool:
     """Whether `path` is Open MPI's mpirun/mpiexec (its --version says so)."""
     version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
     return "Open MPI" in version.stdout + version.stderr
+
+
+def launcher_code(signum: int, code: int) -> int:
+    """The launcher's exit code when it got `signum` and every rank exited with `code`."""
+    if signum == signal.SIGTERM and is_open_mpi(launcher()[0]):
+        return 1
+    return code
 
 
 def mpiexec(ranks: int) -> list[str]:
