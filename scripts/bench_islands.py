@@ -92,7 +92,7 @@ def launcher(path: str | None) -> list[str]:
 
     path = path or mpiexec_path()
     version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60)
-    if "Open MPI" not in version.stdout + version.stderr:
+    if not any(name in version.stdout + version.stderr for name in ("Open MPI", "OpenRTE")):
         return [path]
     return [path, "--oversubscribe", *(["--allow-run-as-root"] if os.geteuid() == 0 else [])]
 

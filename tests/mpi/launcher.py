@@ -34,9 +34,9 @@ def launcher() -> tuple[str, ...]:
 
 @functools.cache
 def is_open_mpi(path: str) -> bool:
-    """Whether `path` is Open MPI's mpirun/mpiexec (its --version says so)."""
+    """Whether `path` is Open MPI's mpirun/mpiexec (its --version names Open MPI, or OpenRTE before 5.0)."""
     version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
-    return "Open MPI" in version.stdout + version.stderr
+    return any(name in version.stdout + version.stderr for name in ("Open MPI", "OpenRTE"))
 
 
 def launcher_code(signum: int, code: int) -> int:
