@@ -12,7 +12,7 @@ import pytest
 
 from azero import presets, storage
 from azero.cli import EXIT_STOPPED
-from mpi.launcher import launcher_code, mpiexec
+from mpi.launcher import mpiexec, stop_signal
 
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 120
@@ -48,16 +48,16 @@ def small_config(folder: Path) -> Path:
     return config
 
 
-def stop_midway(proc: subprocess.Popen, signum: int, lines: int = 3, launched: bool = True) -> str:
+def stop_midway(proc: subprocess.Popen, signum: int, lines: int = 3) -> str:
     """Send `signum` to the launcher (or the process) after `lines` progress lines; its output once it ended.
-    Every rank exits with EXIT_STOPPED (the launcher too, but Open MPI's mpirun exits 1 after a SIGTERM)."""
+    Every rank, and so the launcher, exits with EXIT_STOPPED."""
     seen = 0
     while seen < lines:
         line = proc.stdout.readline()
         assert line, "the run ended before it could be stopped"
         seen += line.startswith("indivs=")
     proc.send_signal(signum)   # a launcher forwards it to every rank
-    out = finish(proc, launcher_code(signum, EXIT_STOPPED) if launched else EXIT_STOPPED)
+    out = finish(proc, EXIT_STOPPED)
     assert "Stopped on request; the run can be resumed from its last checkpoint." in out
     return out
 
@@ -67,7 +67,8 @@ def test_mpi_run_stopped_and_resumed_equals_uninterrupted(tmp_path):
     reference = results(finish(azero(2, "search", str(config), "--seed", "5", "--no-store", cwd=tmp_path)))
     assert len(reference) == 4 and reference[-1].startswith("Final evaluation fitness (on unseen data) = ")
 
-    stop_midway(azero(2, "search", str(config), "--seed", "5", "--run-dir", "run", cwd=tmp_path), signal.SIGTERM)
+    stop_midway(azero(2, "search", str(config), "--seed", "5", "--run-dir", "run", cwd=tmp_path),
+                stop_signal(signal.SIGTERM))
     assert sorted(p.name for p in (tmp_path / "run").glob("*.h5")) == ["island-0000.h5", "island-0001.h5", "run.h5"]
     assert ": stopped, seed 5, 2 rank(s)" in storage.status(tmp_path / "run")
 
@@ -80,8 +81,7 @@ def test_mpi_run_stopped_and_resumed_equals_uninterrupted(tmp_path):
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_one_process_stopped_on_request_exits_75(tmp_path, signum):
     config = small_config(tmp_path)
-    stop_midway(azero(None, "search", str(config), "--seed", "5", "--run-dir", "run", cwd=tmp_path), signum, 1,
-                launched=False)
+    stop_midway(azero(None, "search", str(config), "--seed", "5", "--run-dir", "run", cwd=tmp_path), signum, 1)
     assert ": stopped, seed 5, 1 rank(s)" in storage.status(tmp_path / "run")
     assert results(finish(azero(None, "resume", "run", cwd=tmp_path)))[-1].startswith("Final evaluation fitness")
 

@@ -5,9 +5,8 @@ Flags a container needs are added here, never in a user's command: Open MPI refu
 --allow-run-as-root and to start more ranks than cores without --oversubscribe. MPICH needs neither.
 
 Signals: MPICH's mpiexec forwards SIGTERM, SIGUSR1 and SIGINT to every rank and exits with the ranks' code.
-Open MPI's mpirun forwards SIGUSR1, but on SIGTERM it ends the job itself: it sends SIGTERM to the ranks, kills
-them after odls_base_sigkill_timeout seconds (1 by default; the tests give 60, as the README tells users to),
-and exits with 1 whatever the ranks' code.
+Open MPI's mpirun forwards SIGUSR1, but a SIGTERM makes it end the job itself (the ranks are killed one second
+later), so a test that stops a run through the launcher sends Open MPI's mpirun SIGUSR1 instead (`stop_signal`).
 """
 from __future__ import annotations
 
@@ -28,8 +27,7 @@ def launcher() -> tuple[str, ...]:
     path = os.environ.get("AZERO_TEST_MPIEXEC") or islands.mpiexec_path()
     if not is_open_mpi(path):
         return (path,)
-    return (path, "--oversubscribe", "--mca", "odls_base_sigkill_timeout", "60",
-            *(("--allow-run-as-root",) if os.geteuid() == 0 else ()))
+    return (path, "--oversubscribe", *(("--allow-run-as-root",) if os.geteuid() == 0 else ()))
 
 
 @functools.cache
@@ -39,11 +37,11 @@ def is_open_mpi(path: str) -> bool:
     return any(name in version.stdout + version.stderr for name in ("Open MPI", "OpenRTE"))
 
 
-def launcher_code(signum: int, code: int) -> int:
-    """The launcher's exit code when it got `signum` and every rank exited with `code`."""
+def stop_signal(signum: int) -> int:
+    """The signal to send the launcher for `signum`'s clean stop: SIGUSR1 for Open MPI's SIGTERM, else `signum`."""
     if signum == signal.SIGTERM and is_open_mpi(launcher()[0]):
-        return 1
-    return code
+        return signal.SIGUSR1
+    return signum
 
 
 def mpiexec(ranks: int) -> list[str]:
