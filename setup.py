@@ -51,8 +51,9 @@ setup(
         "mpi": ["mpi4py>=4", "mpich"],
         "datasets": ["scikit-learn>=1.6"],
         "analysis": ["matplotlib>=3.7", "pandas>=2"],
-        "test": ["pytest>=8", "hypothesis>=6", "mpi4py>=4", "mpich", "scikit-learn>=1.6", "matplotlib>=3.7",
-                 "pandas>=2"],
+        # MPI comes from the `mpi` extra (bundled MPICH) or from mpi4py built against the site's MPI
+        # (`pip install --no-binary mpi4py mpi4py`); `test` brings neither, so it combines with both.
+        "test": ["pytest>=8", "hypothesis>=6", "scikit-learn>=1.6", "matplotlib>=3.7", "pandas>=2"],
     },
     entry_points={"console_scripts": ["azero=azero.cli:main"]},
     zip_safe=False,

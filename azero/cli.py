@@ -15,6 +15,9 @@ from azero.config import SearchConfig, check_seed
 # Signals that stop a search cleanly at the next generation, with a checkpoint when a run directory is kept
 # (SLURM sends SIGUSR1 ahead of the walltime when asked to; mpiexec forwards all three to every rank).
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)
+# Exit code of a search stopped on request (EX_TEMPFAIL from sysexits.h): resumable, not finished. Every rank of an
+# MPI job exits with it, so a batch script can tell "resubmit me" from "done" (0) and "failed" (anything else).
+EXIT_STOPPED = 75
 
 
 def load_config(name_or_path: str, dataset_dir: str | None = None) -> SearchConfig:
@@ -54,14 +57,15 @@ def cmd_search(args: argparse.Namespace) -> int:
         store = RunStore(run_dir, full_history=args.full_history)
         if root:
             print(f"Run directory: {run_dir}", file=sys.stderr)
-    search = Search(cfg, args.seed, island=island, store=store, progress_bar=sys.stdout.isatty())
+    search = Search(cfg, args.seed, island=island, store=store,
+                    progress_bar=islands.interactive_terminal(sys.stdout))
     islands.install_signal_handlers(search, STOP_SIGNALS)
     try:
-        search.run()
+        result = search.run()
     finally:
         if store is not None:
             store.close()
-    return 0
+    return exit_code(result.interrupted, island)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -71,10 +75,18 @@ def cmd_resume(args: argparse.Namespace) -> int:
     island = islands.detect()
     if island is not None:
         islands.install_abort_on_exception()
-    resume(args.run_dir, island=island, progress_bar=sys.stdout.isatty(),
-           prepare=lambda search: islands.install_signal_handlers(search, STOP_SIGNALS),
-           from_checkpoint=args.from_checkpoint, restart=args.restart)
-    return 0
+    result = resume(args.run_dir, island=island, progress_bar=islands.interactive_terminal(sys.stdout),
+                    prepare=lambda search: islands.install_signal_handlers(search, STOP_SIGNALS),
+                    from_checkpoint=args.from_checkpoint, restart=args.restart)
+    return exit_code(result.interrupted, island)
+
+
+def exit_code(stopped: bool, island) -> int:
+    """EXIT_STOPPED or 0; under MPI only once every rank has closed its files (Open MPI's mpirun ends the whole
+    job when the first rank exits with a non-zero code)."""
+    if island is not None:
+        island.any(False)
+    return EXIT_STOPPED if stopped else 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:

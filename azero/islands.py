@@ -17,16 +17,18 @@ fitness (ties: lower slot first), with ``k = islands.num_migrants``, or half the
 - ``ring``: send to rank + 1, receive from rank - 1 (modulo N);
 - ``random_pairs``: a fresh random pairing of the ranks each round; partners exchange, the odd one out skips;
 - ``pool`` (the paper's scheme; use it with ``num_migrants = 0`` for its half-population exchange): every island
-  offers its k migrants, and receives k individuals drawn at random without replacement from what the *other*
-  islands offered.
+  offers its k migrants, which are scattered at random over the *other* islands: each round draws a shift
+  s_j in 1..N-1 per migrant position j, and the j-th best of every island goes to the island s_j ranks after
+  it. Every island sends and receives exactly k individuals, so a rank's traffic per round is O(k) whatever
+  the number of ranks (nothing is gathered anywhere).
 
 Immigrants replace the oldest individuals and become the youngest: the population arrays are rotated so that slot
 order stays age order (rows m..P-1 move to 0..P-m-1, the m immigrants fill P-m..P-1, in the order received) and
 keep the fitness their island measured (all islands share the T_search tasks). Randomness of the pairing and of
 the pool's draws comes from streams seeded by (run seed, experiment, round), never from the islands' search
 streams, so the same seed and the same N give bitwise the same run. Migrants travel as raw buffers of the
-population's numpy arrays (no pickle). The pool gathers every island's offer on every rank: memory
-N * k * (32 * row length + 20) bytes per round.
+population's numpy arrays (no pickle): k * (32 * row length + 20) bytes sent and received per rank and round
+(row length = the longest program's instruction count), for every protocol.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, TextIO
 
 import numpy as np
 
@@ -50,7 +52,8 @@ if TYPE_CHECKING:
     from azero.search import Search
 
 __all__ = ["MPIIsland", "MPIUnavailableError", "MPI_HINT", "detect", "launched_by_mpi", "island_seed",
-           "install_signal_handlers", "install_abort_on_exception", "abort_job", "mpiexec_path", "rotate_in"]
+           "install_signal_handlers", "interactive_terminal", "install_abort_on_exception", "abort_job",
+           "mpiexec_path", "rotate_in"]
 
 MPI_HINT = "pip install 'azero[mpi]'"
 # Environment variables that MPI launchers set in the processes they start (MPICH/Hydra, Intel MPI, Open MPI,
@@ -84,7 +87,8 @@ class MPIIsland:
     `cfg` gives the migration settings (a SearchConfig's ``islands`` or an IslandsSpec); None reads them from the
     search's config. Counters since construction: `migrations` (rounds), `migration_seconds` (wall time inside
     migration rounds, waiting for partners included), `migrants_sent` (sent, or offered to the pool),
-    `migrants_received`. They are not part of a checkpoint: after a resume they count from 0.
+    `migrants_received`, `bytes_sent` (migrant bytes sent by this rank). They are not part of a checkpoint:
+    after a resume they count from 0.
     """
 
     def __init__(self, comm: Any, cfg: SearchConfig | IslandsSpec | None = None):
@@ -100,6 +104,7 @@ class MPIIsland:
         self.migration_seconds = 0.0
         self.migrants_sent = 0
         self.migrants_received = 0
+        self.bytes_sent = 0
         self._local = LocalIsland()
 
     # -- the Island protocol --
@@ -142,8 +147,8 @@ class MPIIsland:
         evolution = search.evolution
         mean, stdev, best, _ = evolution.stats()
         mine = np.array([evolution.num_individuals, mean, stdev, best], dtype=np.float64)
-        every = np.empty((self.size, 4), dtype=np.float64)
-        self.comm.Allgather(mine, every)
+        every = np.empty((self.size, 4), dtype=np.float64) if self.is_root else None
+        self.comm.Gather(mine, every, root=0)   # only the root prints: no rank but it holds N rows
         if not self.is_root:
             return local
         total = int(every[:, 0].sum())
@@ -213,7 +218,7 @@ class MPIIsland:
             if partner is not None:
                 received = self._exchange(offer, partner, partner)
         else:
-            received = self._pool(offer, RandomGenerator(hash_mix(self._round_seed(search), self.rank)))
+            received = self._pool(offer, RandomGenerator(self._round_seed(search)))
         if received is not None:
             self.migrants_sent += k
             programs, sizes, fitness, sources = received
@@ -233,6 +238,7 @@ class MPIIsland:
         received = tuple(np.empty_like(part) for part in offer)
         for part, into in zip(offer, received):
             self.comm.Sendrecv(_raw(part), dest=dest, sendtag=0, recvbuf=_raw(into), source=source, recvtag=0)
+            self.bytes_sent += part.nbytes
         return (*received, np.full(len(offer[2]), source, dtype=np.int64))
 
     def _partner(self, stream: RandomGenerator) -> int | None:
@@ -247,22 +253,43 @@ class MPIIsland:
         return ranks[position ^ 1]
 
     def _pool(self, offer, stream: RandomGenerator):
-        """Gather every island's offer; draw k of the other islands' offers without replacement from `stream`."""
+        """Scatter our k migrants over the other islands and receive k from them, O(k) traffic per rank.
+
+        The round draws one shift s_j in 1..N-1 per migrant position j from `stream` (the same on every rank):
+        every island sends its j-th best to the island s_j ranks after it, so it receives the j-th best of the
+        island s_j ranks before it. Each island sends and receives exactly k individuals, in one exchange per
+        distinct shift (at most min(k, N - 1)), whatever N is.
+        """
         k = len(offer[2])
-        pooled = []
-        for part in offer:
-            gathered = np.empty((self.size, *part.shape), dtype=part.dtype)
-            self.comm.Allgather(_raw(part), _raw(gathered))
-            pooled.append(gathered)
-        others = np.array([rank for rank in range(self.size) if rank != self.rank], dtype=np.int64)
-        candidates = np.arange(len(others) * k)
-        for i in range(k):  # partial Fisher-Yates: the first k of a random permutation of the candidates
-            j = i + stream.uniform_u32(0, len(candidates) - i)
-            candidates[i], candidates[j] = candidates[j], candidates[i]
-        sources = others[candidates[:k] // k]
-        positions = candidates[:k] % k
-        programs, sizes, fitness = (part[sources, positions] for part in pooled)
-        return programs, sizes, fitness, sources
+        shifts = np.array([1 + stream.uniform_u32(0, self.size - 1) for _ in range(k)], dtype=np.int64)
+        received = tuple(np.empty_like(part) for part in offer)
+        for shift in np.unique(shifts):
+            slots = np.flatnonzero(shifts == shift)
+            dest, source = (self.rank + shift) % self.size, (self.rank - shift) % self.size
+            outgoing = _pack(part[slots] for part in offer)
+            incoming = np.empty_like(outgoing)
+            self.comm.Sendrecv(outgoing, dest=int(dest), sendtag=1, recvbuf=incoming, source=int(source),
+                               recvtag=1)
+            self.bytes_sent += outgoing.nbytes
+            for into, part in zip(received, _unpack(incoming, offer, len(slots))):
+                into[slots] = part
+        return (*received, (self.rank - shifts) % self.size)
+
+
+def _pack(parts: Iterable[np.ndarray]) -> np.ndarray:
+    """Arrays with one row per migrant, as one contiguous uint8 buffer (each array's bytes in turn)."""
+    return np.concatenate([_raw(np.ascontiguousarray(part)) for part in parts])
+
+
+def _unpack(buffer: np.ndarray, like: tuple[np.ndarray, ...], rows: int) -> list[np.ndarray]:
+    """The inverse of `_pack` for `rows` rows of arrays shaped and typed like those of `like`."""
+    parts, start = [], 0
+    for template in like:
+        shape = (rows, *template.shape[1:])
+        size = int(np.prod(shape)) * template.dtype.itemsize
+        parts.append(buffer[start:start + size].view(template.dtype).reshape(shape))
+        start += size
+    return parts
 
 
 def rotate_in(evolution: Any, programs: np.ndarray, sizes: np.ndarray, fitness: np.ndarray) -> None:
@@ -284,6 +311,16 @@ def launched_by_mpi(environ: dict[str, str] | None = None) -> bool:
     environ = os.environ if environ is None else environ
     return any(name in environ for name in _LAUNCHER_VARS) or any(
         name.startswith(_LAUNCHER_PREFIXES) for name in environ)
+
+
+def interactive_terminal(stream: TextIO, environ: dict[str, str] | None = None) -> bool:
+    """Whether `stream` is a person's terminal (worth a progress bar) rather than a job's log.
+
+    Open MPI gives every local rank a pseudo-terminal, so isatty() answers yes inside batch jobs too: under an
+    MPI launcher or in a SLURM job the answer is no, whatever isatty() says.
+    """
+    environ = os.environ if environ is None else environ
+    return stream.isatty() and not launched_by_mpi(environ) and "SLURM_JOB_ID" not in environ
 
 
 def detect(cfg: SearchConfig | IslandsSpec | None = None) -> MPIIsland | None:

@@ -1,16 +1,17 @@
 #!/bin/bash
-# azero on a SLURM cluster: one evolution island per MPI rank, stopped cleanly before the wall time.
+# azero on a SLURM cluster: one evolution island per MPI rank, stopped cleanly before the time limit, continued
+# by the next job of a chain.
 #
-#   sbatch scripts/slurm_example.sh                      # first job: starts the run in $RUN_DIR
-#   sbatch scripts/slurm_example.sh                      # later jobs: $RUN_DIR exists, so they resume it
-#   CONFIG=my.toml RUN_DIR=$PWD/runs/my NTASKS=64 sbatch --ntasks=64 scripts/slurm_example.sh
+#   sbatch scripts/slurm_example.sh                      # starts the run in $RUN_DIR, or resumes it if it exists
+#   CONFIG=my.toml RUN_DIR=$PWD/runs/my sbatch --ntasks=64 scripts/slurm_example.sh
 #
 # Stop and resume: 5 minutes before the time limit SLURM sends SIGUSR1 to this batch shell (B:), which passes
 # it on to the launcher; srun and mpiexec forward it to every rank. azero finishes the current generation,
-# writes a checkpoint on every island and exits 0 ("Stopped on request; ..."). Submitting the script again
-# resumes from that checkpoint (`azero resume RUN_DIR`). Keep the number of ranks when resuming: island r's
-# stream and population live in the run's per-island file, and migration pairs depend on the rank count.
-# To chain jobs automatically: sbatch --dependency=afterany:$SLURM_JOB_ID scripts/slurm_example.sh
+# writes a checkpoint on every island and exits 75 on every rank ("stopped on request, resumable"; 0 means
+# finished, anything else failed). On 75 this script submits itself again, to start when this job has ended
+# (CHAIN=0 turns that off); the next job finds $RUN_DIR and resumes it. RUN_DIR must be on a file system that
+# every node sees. The next job may have another number of tasks: the islands are then redistributed (the
+# best islands go on with fewer ranks, extra ranks start copies of the best islands; see README.md).
 #
 #SBATCH --job-name=azero
 #SBATCH --ntasks=32
@@ -21,11 +22,15 @@
 
 set -uo pipefail   # no -e: `wait` returns non-zero when the trap below interrupts it
 
-VENV=${VENV:-$HOME/azero/.venv}          # the environment where azero (with '.[mpi]') is installed
+VENV=${VENV:-$HOME/azero/.venv}          # the environment where azero is installed
+PYTHON=${PYTHON:-$VENV/bin/python}
 CONFIG=${CONFIG:-baseline}               # a preset name or a TOML file
 SEED=${SEED:-1000}
 RUN_DIR=${RUN_DIR:-$PWD/runs/azero-$CONFIG-$SEED}
-LAUNCHER=${LAUNCHER:-srun}               # srun (the cluster's PMI) or mpiexec (the venv's MPICH, one node)
+LAUNCHER=${LAUNCHER:-srun}               # srun (across nodes) or mpiexec (the environment's own, one node)
+SRUN_MPI=${SRUN_MPI:-pmi2}               # pmi2 suits MPICH (the `mpi` extra's, or a site MPICH); Open MPI: pmix
+CHAIN=${CHAIN:-1}
+EXIT_STOPPED=75
 
 if [ -d "$RUN_DIR" ]; then
     ARGS=(resume "$RUN_DIR")
@@ -34,17 +39,14 @@ else
     ARGS=(search "$CONFIG" --seed "$SEED" --run-dir "$RUN_DIR")
 fi
 
-# With srun, mpi4py must find a PMI the cluster provides (--mpi=pmi2 suits the pip MPICH; a cluster-built
-# mpi4py, `pip install --no-binary mpi4py mpi4py` after loading the site's MPI module, may need --mpi=pmix).
-# With the venv's mpiexec, the ranks all run on the first node of the allocation.
 if [ "$LAUNCHER" = srun ]; then
-    srun --mpi=pmi2 "$VENV/bin/azero" "${ARGS[@]}" &
+    srun --mpi="$SRUN_MPI" "$PYTHON" -m azero "${ARGS[@]}" &
 else
-    "$VENV/bin/mpiexec" -n "$SLURM_NTASKS" "$VENV/bin/azero" "${ARGS[@]}" &
+    "${MPIEXEC:-$VENV/bin/mpiexec}" -n "$SLURM_NTASKS" "$PYTHON" -m azero "${ARGS[@]}" &
 fi
 launcher=$!
 
-trap 'echo "$(date): wall time near, asking azero to stop"; kill -USR1 "$launcher"' USR1
+trap 'echo "$(date): time limit near, asking azero to stop"; kill -USR1 "$launcher"' USR1
 trap 'kill -TERM "$launcher"' TERM
 
 wait "$launcher"
@@ -54,4 +56,9 @@ while kill -0 "$launcher" 2>/dev/null; do   # the trap interrupted `wait`: wait 
     status=$?
 done
 echo "$(date): azero exited with status $status"
+
+if [ "$status" = "$EXIT_STOPPED" ] && [ "$CHAIN" = 1 ]; then
+    script=${SCRIPT:-$(scontrol show job "$SLURM_JOB_ID" | sed -n 's/^ *Command=//p')}
+    sbatch --dependency=afterany:"$SLURM_JOB_ID" --ntasks="$SLURM_NTASKS" "$script"   # same rank count: bitwise
+fi
 exit "$status"

@@ -1,7 +1,8 @@
 """MPI islands: migration protocols, reproducibility, collective stop, abort on failure, 1 rank == 1 process.
 
-MPI runs start the venv's mpiexec (beside sys.executable) on tests/mpi/run_islands.py with a timeout; each rank
-dumps what it saw to a temporary folder, and the assertions here compare the ranks' dumps.
+MPI runs start the launcher of tests/mpi/launcher.py (the venv's mpiexec, or $AZERO_TEST_MPIEXEC) on
+tests/mpi/run_islands.py with a timeout; each rank dumps what it saw to a temporary folder, and the assertions
+here compare the ranks' dumps.
 """
 import collections
 import json
@@ -22,6 +23,7 @@ from numpy.lib.recfunctions import repack_fields
 from azero import islands, presets
 from azero._core import INSTRUCTION_DTYPE
 from azero.search import Search
+from mpi.launcher import MAX_RANKS, mpiexec, stop_signal
 
 RUNNER = Path(__file__).parent / "mpi" / "run_islands.py"
 TIMEOUT = 60
@@ -32,7 +34,7 @@ ELAPSED = re.compile(r"elapsed_secs=\d+")
 
 
 def command(ranks: int | None, *args: str) -> list[str]:
-    prefix = [islands.mpiexec_path(), "-n", str(ranks)] if ranks else []
+    prefix = mpiexec(ranks) if ranks else []
     return [*prefix, sys.executable, str(RUNNER), *args]
 
 
@@ -114,11 +116,15 @@ def migrate_run(tmp_path_factory):
     return get
 
 
-@pytest.mark.parametrize("ranks", [2, 3])
+RANKS = [r for r in (2, 3, 4, 8, 16) if r <= MAX_RANKS]   # past 2 cores: oversubscribed
+
+
+@pytest.mark.parametrize("ranks", RANKS)
 @pytest.mark.parametrize("protocol", list(MIGRATIONS))
 def test_migration_moves_the_best_rows(migrate_run, protocol, ranks):
     dumps = migrate_run(protocol, ranks)
     k = MIGRATIONS[protocol] or POPULATION // 2
+    best = {(p, i): best_rows(dump, i, k) for p, (dump, _) in enumerate(dumps) for i in range(5)}
     # Generations end at 120, 180, ..., 600 individuals; Init (60) never migrates.
     expected_rounds = sum(n // MIGRATE_EVERY > (n - POPULATION) // MIGRATE_EVERY
                           for n in range(2 * POPULATION, INDIVIDUALS + 1, POPULATION))
@@ -137,21 +143,20 @@ def test_migration_moves_the_best_rows(migrate_run, protocol, ranks):
             immigrants = after[POPULATION - m:]
             received_fitness += list(dump[f"r{i}_post_fitness"][POPULATION - m:])
             if protocol == "ring":
-                assert m == k and immigrants == best_rows(dumps[(rank - 1) % ranks][0], i, k)
+                assert m == k and immigrants == best[(rank - 1) % ranks, i]
             elif protocol == "random_pairs":
                 if m == 0:
                     skipped[i] += 1
                     continue
                 assert m == k
-                partners = [p for p in range(ranks) if p != rank and immigrants == best_rows(dumps[p][0], i, k)]
+                partners = [p for p in range(ranks) if p != rank and immigrants == best[p, i]]
                 assert partners, f"round {i}: rank {rank}'s immigrants are no other rank's best {k}"
                 partner = partners[0]
-                assert post_rows(dumps[partner][0], i)[POPULATION - k:] == best_rows(dump, i, k)
-            else:
+                assert post_rows(dumps[partner][0], i)[POPULATION - k:] == best[rank, i]
+            else:   # immigrant j is the j-th best of another island
                 assert m == k
-                offered = collections.Counter(row for p in range(ranks) if p != rank
-                                              for row in best_rows(dumps[p][0], i, k))
-                assert not collections.Counter(immigrants) - offered   # drawn from the others' offers only
+                for j, row in enumerate(immigrants):
+                    assert any(row == best[p, i][j] for p in range(ranks) if p != rank)
         assert info["received"] == len(received_fitness)
         assert info["sent"] == (expected_rounds - sum(1 for i in range(expected_rounds)
                                                       if int(dump[f"r{i}_received"]) == 0)) * k
@@ -162,6 +167,12 @@ def test_migration_moves_the_best_rows(migrate_run, protocol, ranks):
             assert (store_ranks[:, 0] == (rank - 1) % ranks).all()
         recorded = np.concatenate([dump[f"store{j}_fitness"] for j in range(len(store_ranks))])
         assert sorted(recorded.tolist()) == sorted(received_fitness)
+    if protocol == "pool":   # every island's j-th best went to exactly one island: k sent, k received per rank
+        for i in range(expected_rounds):
+            for j in range(k):
+                sent = collections.Counter(best[p, i][j] for p in range(ranks))
+                arrived = collections.Counter(post_rows(dump, i)[POPULATION - k + j] for dump, _ in dumps)
+                assert arrived == sent
     if protocol == "random_pairs":
         # Even N: everybody pairs every round; odd N: exactly one island sits out, a fresh draw each round.
         assert all(skipped[i] == ranks % 2 for i in range(expected_rounds))
@@ -187,9 +198,10 @@ def test_best_candidate_is_the_global_best_on_every_rank(migrate_run, migrate_ev
             assert dump[f"best_{name}"].tobytes() == winner[f"local_best_{name}"].tobytes()
 
 
-@pytest.mark.parametrize("protocol", ["pool", "random_pairs"])
-def test_same_seed_and_ranks_give_the_same_run(migrate_run, protocol):
-    first, second = migrate_run(protocol, 3), migrate_run(protocol, 3, "b")
+@pytest.mark.parametrize("ranks", RANKS[1:])
+@pytest.mark.parametrize("protocol", list(MIGRATIONS))
+def test_same_seed_and_ranks_give_the_same_run(migrate_run, protocol, ranks):
+    first, second = migrate_run(protocol, ranks), migrate_run(protocol, ranks, "b")
     for (a, _), (b, _) in zip(first, second):
         assert a.keys() == b.keys()
         for name in a:
@@ -250,7 +262,7 @@ def test_sigterm_to_mpiexec_stops_every_rank_cleanly(tmp_path):
     try:
         while not proc.stdout.readline().startswith("indivs="):
             assert proc.poll() is None, "the run ended before its first progress line"
-        proc.send_signal(signal.SIGTERM)   # to mpiexec only; it forwards the signal to every rank
+        proc.send_signal(stop_signal(signal.SIGTERM))   # to mpiexec only; it forwards the signal to every rank
         out, err = finish(proc)
     finally:
         watchdog.cancel()
@@ -296,6 +308,15 @@ def test_launcher_detection():
     assert islands.detect() is None  # pytest itself is not started by an MPI launcher
 
 
+def test_progress_bar_only_on_a_terminal_outside_mpi_and_slurm():
+    terminal = types.SimpleNamespace(isatty=lambda: True)
+    assert islands.interactive_terminal(terminal, {"HOME": "/root"})
+    assert not islands.interactive_terminal(types.SimpleNamespace(isatty=lambda: False), {})
+    # Open MPI gives its ranks a pseudo-terminal; a batch job's log is no terminal either.
+    for env in ({"OMPI_COMM_WORLD_RANK": "0"}, {"PMI_RANK": "0"}, {"SLURM_JOB_ID": "12"}):
+        assert not islands.interactive_terminal(terminal, env)
+
+
 def test_detect_without_mpi4py_gives_a_one_line_hint(monkeypatch):
     monkeypatch.setenv("PMI_SIZE", "2")
     monkeypatch.setitem(sys.modules, "mpi4py", None)
@@ -306,8 +327,12 @@ def test_detect_without_mpi4py_gives_a_one_line_hint(monkeypatch):
 
 
 def test_mpiexec_path(monkeypatch, tmp_path):
-    assert islands.mpiexec_path() == str(Path(sys.executable).parent / "mpiexec")
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    beside = tmp_path / "mpiexec"
+    beside.write_text("#!/bin/sh\n")
+    beside.chmod(0o755)
+    assert islands.mpiexec_path() == str(beside)
+    beside.unlink()
     with pytest.raises(islands.MPIUnavailableError, match=r"^no mpiexec beside .*pip install 'azero\[mpi\]'$"):
         islands.mpiexec_path()
 
