@@ -26,8 +26,10 @@ import datetime
 import fcntl
 import os
 import re
+import struct
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
@@ -41,7 +43,8 @@ from azero.algorithm import Algorithm
 from azero.config import ConfigError, SearchConfig
 from azero.search import Experiment, LocalIsland, Search, SearchResult, capacities, initial_model
 
-SCHEMA_VERSION = 2       # 2: every dataset carries HDF5's fletcher32 checksum; evaluation seeds stored
+SCHEMA_VERSION = 3       # 2: every dataset carries HDF5's fletcher32 checksum; evaluation seeds stored
+                         # 3: run.h5 carries a CRC-32 of all its bytes in its HDF5 user block
 RUN_FILE = "run.h5"
 RUN_FORMAT = "azero-run"
 ISLAND_FORMAT = "azero-island"
@@ -257,10 +260,47 @@ def _short_tail(message: str) -> bool:
     return claimed - size <= min(_SHORT_TAIL, size // 8)
 
 
+# run.h5 is written whole and moved into place by rename, so all of its bytes can carry one checksum. HDF5 leaves
+# a user block at the front of a file for the application: ours holds a magic, the length of the HDF5 bytes that
+# follow it and their CRC-32, checked before HDF5 reads anything (a damaged header can make HDF5 itself hang).
+RUN_USERBLOCK = 512
+_RUN_MAGIC = b"AZERORUN"
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _seal_run_file(path: Path) -> None:
+    """Write the checksum block of a closed run file created with a RUN_USERBLOCK user block."""
+    with open(path, "r+b") as handle:
+        handle.seek(RUN_USERBLOCK)
+        body = handle.read()
+        handle.seek(0)
+        handle.write(_RUN_MAGIC + struct.pack("<QI", len(body), zlib.crc32(body)))
+
+
+def _check_run_file(path: Path) -> None:
+    """RunStoreError unless the run file's bytes match its checksum block (files of schema <= 2 have none)."""
+    data = path.read_bytes()
+    if data[:len(_HDF5_SIGNATURE)] == _HDF5_SIGNATURE:
+        return
+    if data[:len(_RUN_MAGIC)] != _RUN_MAGIC or len(data) < len(_RUN_MAGIC) + 12:
+        raise RunStoreError(f"{path}: not a readable HDF5 file (no azero checksum block: overwritten, damaged, or "
+                            "not a run file)")
+    length, crc = struct.unpack_from("<QI", data, len(_RUN_MAGIC))
+    body = data[RUN_USERBLOCK:]
+    if len(body) < length:
+        raise RunStoreError(f"{path}: truncated file ({len(body)} of the {length} bytes written)")
+    if len(body) != length:
+        raise RunStoreError(f"{path}: damaged file ({len(body)} bytes where {length} were written)")
+    if zlib.crc32(body) != crc:
+        raise RunStoreError(f"{path}: damaged file (checksum mismatch)")
+
+
 def _open_read(path: Path) -> h5py.File:
     """Open a run file for reading, also while a writer appends (SWMR); RunStoreError on any problem."""
     if not path.exists():
         raise RunStoreError(f"{path}: missing")
+    if path.name == RUN_FILE:
+        _check_run_file(path)
     deadline = time.monotonic() + OPEN_RETRY_SECONDS
     while True:
         try:
@@ -433,7 +473,7 @@ def _write_run(run_dir: Path, info: _RunInfo) -> None:
     layout = Layout.of(info.cfg)
     path = run_dir / RUN_FILE
     tmp = _tmp_path(path)
-    with h5py.File(tmp, "w", libver=LIBVER) as f:
+    with h5py.File(tmp, "w", libver=LIBVER, userblock_size=RUN_USERBLOCK) as f:
         _store_attrs(f.attrs, dict(
             format=RUN_FORMAT, schema_version=SCHEMA_VERSION, azero_version=azero.__version__,
             created=info.created, config_toml=info.cfg.to_toml(), base_seed=info.base_seed,
@@ -461,6 +501,7 @@ def _write_run(run_dir: Path, info: _RunInfo) -> None:
                                            best_algorithm_text=info.final["best_algorithm"].to_text()))
             _checked_dataset(final, "best_program", program)
             _checked_dataset(final, "best_sizes", sizes)
+    _seal_run_file(tmp)
     _replace(tmp, path)
 
 

@@ -195,7 +195,9 @@ def damages(draw, size: int):
         return kind, offset, draw(st.integers(0, 7))
     if kind == "truncate":
         return kind, offset, 0
-    return kind, offset, draw(st.integers(1, 4096))
+    if kind == "zeros":
+        return kind, offset, draw(st.integers(1, 4096))
+    return kind, offset, draw(st.binary(min_size=1, max_size=4096))    # the garbage comes from hypothesis too
 
 
 def _damage(path: Path, damage) -> None:
@@ -205,9 +207,12 @@ def _damage(path: Path, damage) -> None:
         data[offset] ^= 1 << arg
     elif kind == "truncate":
         del data[offset:]
-    else:
+    elif kind == "zeros":
         end = min(len(data), offset + arg)
-        data[offset:end] = bytes(end - offset) if kind == "zeros" else os.urandom(end - offset)
+        data[offset:end] = bytes(end - offset)
+    else:
+        end = min(len(data), offset + len(arg))
+        data[offset:end] = arg[:end - offset]
     path.write_bytes(bytes(data))
 
 
