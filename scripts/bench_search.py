@@ -9,8 +9,8 @@ individuals, or else the preset's max_train_steps, are reached. The run is deter
 
 Side by side (`--compare OTHER`): runs each workload as `python -m azero ...` in a subprocess, alternating this
 checkout (A) and OTHER (B) `--runs` times (A B A B ...), and prints min/median/max wall seconds of each side,
-the speedup B/A of medians, and whether both printed identical output (progress lines without elapsed
-seconds, final lines, the program). OTHER is a checkout directory (run with this python and PYTHONPATH=OTHER)
+the speedup B/A of the medians (also of the runs' CPU seconds, steadier on a shared machine), and whether both
+printed identical output (progress lines without elapsed seconds, final lines, the program). OTHER is a checkout directory (run with this python and PYTHONPATH=OTHER)
 or a python executable that imports its own azero. Workloads: basic_nonlinear (200M train steps), `demo --seed
 2`, linear_integration, nonlinear_integration; all with --no-store.
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -106,15 +107,26 @@ def side_command(side: str) -> tuple[list[str], dict[str, str]]:
     return [str(path), "-m", "azero"], env
 
 
-def timed_run(side: str, workload: list[str]) -> tuple[float, str]:
-    """Wall seconds and normalised stdout (elapsed seconds removed) of one CLI run."""
+def child_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_run(side: str, workload: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds and normalised stdout (elapsed seconds removed) of one CLI run."""
     command, env = side_command(side)
+    cpu = child_cpu_seconds()
     start = time.perf_counter()
     result = subprocess.run(command + workload, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    cpu = child_cpu_seconds() - cpu
     if result.returncode != 0:
         sys.exit(f"{side}: {' '.join(workload)} failed with exit code {result.returncode}:\n{result.stderr}")
-    return seconds, ELAPSED.sub("", result.stdout)
+    return seconds, cpu, ELAPSED.sub("", result.stdout)
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):7.2f} / {statistics.median(values):7.2f} / {max(values):7.2f}"
 
 
 def compare(args: argparse.Namespace) -> None:
@@ -123,22 +135,25 @@ def compare(args: argparse.Namespace) -> None:
     for name in names:
         if name not in WORKLOADS:
             sys.exit(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")
-    print(f"A = {sides['A']}\nB = {sides['B']}\nruns per side: {args.runs}, alternating A B A B")
-    print(f"{'workload':24s} {'A min / median / max (s)':>28s} {'B min / median / max (s)':>28s} "
-          f"{'B/A':>6s}  identical")
+    print(f"A = {sides['A']}\nB = {sides['B']}\nruns per side: {args.runs}, alternating A B A B; "
+          f"B/A = median of B / median of A (wall seconds; CPU seconds of the run in brackets)")
+    print(f"{'workload':22s} {'A wall min / median / max':>27s} {'B wall min / median / max':>27s} "
+          f"{'B/A':>6s} {'(CPU)':>7s}  identical")
     for name in names:
-        times = {"A": [], "B": []}
+        wall = {"A": [], "B": []}
+        cpu = {"A": [], "B": []}
         outputs = {"A": set(), "B": set()}
         for _ in range(args.runs):
             for side in ("A", "B"):
-                seconds, output = timed_run(sides[side], WORKLOADS[name])
-                times[side].append(seconds)
+                seconds, cpu_seconds, output = timed_run(sides[side], WORKLOADS[name])
+                wall[side].append(seconds)
+                cpu[side].append(cpu_seconds)
                 outputs[side].add(output)
         identical = len(outputs["A"] | outputs["B"]) == 1
-        cells = {side: f"{min(t):7.2f} / {statistics.median(t):7.2f} / {max(t):7.2f}" for side, t in times.items()}
-        ratio = statistics.median(times["B"]) / statistics.median(times["A"])
-        print(f"{name:24s} {cells['A']:>28s} {cells['B']:>28s} {ratio:5.2f}x  {'yes' if identical else 'NO'}",
-              flush=True)
+        ratio = statistics.median(wall["B"]) / statistics.median(wall["A"])
+        cpu_ratio = statistics.median(cpu["B"]) / statistics.median(cpu["A"])
+        print(f"{name:22s} {spread(wall['A']):>27s} {spread(wall['B']):>27s} {ratio:5.2f}x ({cpu_ratio:4.2f}x)  "
+              f"{'yes' if identical else 'NO'}", flush=True)
         if not identical and args.show_diff:
             for side in ("A", "B"):
                 for output in outputs[side]:

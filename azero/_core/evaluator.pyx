@@ -21,7 +21,7 @@ from libc.stdlib cimport malloc, free
 
 import numpy as np
 
-from azero._core.types cimport (Instruction, Program, TaskData, LaneBatch, MAX_LANES, LANE_PAD,
+from azero._core.types cimport (Instruction, Program, TaskData, LaneBatch, MAX_LANES,
                                 MAX_RECORDED_ERRORS, NUM_OPS, SETUP, PREDICT, LEARN,
                                 SCALAR_UNIFORM_SET, MATRIX_GAUSSIAN_SET)
 from azero._core.rng cimport MT19937, mt_seed, RandomGenerator
@@ -344,6 +344,9 @@ cdef class Evaluator:
         cdef const TaskData* t
         cdef const TaskData* u
         cdef int64_t n_train, n_valid
+        # Up to 16 lanes when an op is cheap (F <= 4: the instruction dispatch dominates), else up to 8 (the
+        # work per op dominates; 10 tasks run as 8 + 2 in strides 8 + 4 rather than 16).
+        cdef int max_lanes = MAX_LANES if self.features_size <= 4 else 8
         while j < count:
             i = indices[j]
             t = &self.tasks[i]
@@ -351,7 +354,7 @@ cdef class Evaluator:
             n_valid = self.fec_num_valid if fec_prerun else t.n_valid
             k = j + 1
             if n_train <= t.n_train:   # lanes train within the first epoch only
-                while k < count and k - j < MAX_LANES:
+                while k < count and k - j < max_lanes:
                     u = &self.tasks[indices[k]]
                     if (u.eval_type != t.eval_type or n_train > u.n_train
                             or (not fec_prerun and (self.task_train[indices[k]] != n_train
@@ -372,10 +375,12 @@ cdef class Evaluator:
     cdef void run_batch(self, const Program* program, MT19937* rng, const int* indices, int count,
                         int64_t num_train, int64_t num_valid, bint fec_prerun) noexcept nogil:
         cdef LaneBatch* b = &self.batch
-        cdef int L = ((count + LANE_PAD - 1) // LANE_PAD) * LANE_PAD
+        cdef int L = 4 if count <= 4 else (8 if count <= 8 else 16)   # the kernel's strides
         cdef int l, c, i
         cdef const double* src = self.mem.scalars   # the memory block: scalars, vector entries, matrix entries
         cdef double* cells = self.lane_cells
+        # A Setup without random ops never reads the FEC generator: skip copying its 2.5 kB state per task.
+        cdef bint setup_draws = _draws_random(program, SETUP)
         b.features_size = self.features_size
         b.num_lanes = count
         b.stride = L
@@ -397,7 +402,8 @@ cdef class Evaluator:
             i = indices[l]
             b.task[l] = &self.tasks[i]
             if fec_prerun:
-                self.fec_gen = self.fec_seeded
+                if setup_draws:
+                    self.fec_gen = self.fec_seeded
                 run_setup(program, &self.mem, &self.fec_gen)
                 self.records[i].n_train = 0
                 self.records[i].n_valid = 0

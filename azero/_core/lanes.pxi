@@ -52,6 +52,30 @@ ctypedef fused LDim:
     LDim32
 
 
+# Lane-count tags: the batch's stride L (lanes in memory) is 4, 8 or 16, also a compile-time constant in each
+# specialisation, so every loop over the lanes has a fixed trip count (no remainder loops).
+cdef struct Lanes4:
+    char unused
+cdef struct Lanes8:
+    char unused
+cdef struct Lanes16:
+    char unused
+
+ctypedef fused Lanes:
+    Lanes4
+    Lanes8
+    Lanes16
+
+
+cdef inline int lanes_size(Lanes* lanes) noexcept nogil:
+    if Lanes is Lanes4:
+        return 4
+    elif Lanes is Lanes8:
+        return 8
+    else:
+        return 16
+
+
 cdef inline int ldim_size(LDim* dim) noexcept nogil:
     if LDim is LDim2:
         return 2
@@ -233,11 +257,12 @@ cdef inline bint lane_fraction_index(int F, float f, int* idx) noexcept nogil:
 # ---------------------------------------------------------------------------------------------------------
 # The instruction loop over lanes.
 
-cdef void lane_code(LDim* dim, const Instruction* code, int32_t n, double* s, double* v, double* m, int L,
+cdef void lane_code(LDim* dim, Lanes* lanes, const Instruction* code, int32_t n, double* s, double* v, double* m,
                     double* t) noexcept nogil:
-    """Run n instructions (no random op) on lane memory: scalar slot a at s + a*L, vector slot a at
+    """Run n instructions (no random op) on lane memory (L lanes): scalar slot a at s + a*L, vector slot a at
     v + a*F*L, matrix slot a at m + a*F*F*L; t is scratch of at least F*F*L + 4*L doubles."""
     cdef int F = ldim_size(dim)
+    cdef int L = lanes_size(lanes)
     cdef int FF = F * F
     cdef int FL = F * L
     cdef int FFL = FF * L
@@ -248,6 +273,8 @@ cdef void lane_code(LDim* dim, const Instruction* code, int32_t n, double* s, do
     cdef double x, y, mu, value
     cdef int32_t k
     cdef int i, j, l, r, c, op
+    cdef double va[32 * MAX_LANES]
+    cdef double vb[32 * MAX_LANES]
     for k in range(n):
         ins = &code[k]
         op = ins.op
@@ -380,12 +407,14 @@ cdef void lane_code(LDim* dim, const Instruction* code, int32_t n, double* s, do
         elif op == VECTOR_INNER_PRODUCT:
             lv_vec_dot(v + ins.in1 * FL, v + ins.in2 * FL, F, L, t, s + ins.out * L)
         elif op == VECTOR_OUTER_PRODUCT:
-            a = v + ins.in1 * FL
-            b = v + ins.in2 * FL
+            # Inputs copied to locals first: gcc then knows the output cannot alias them (no runtime checks).
+            memcpy(va, v + ins.in1 * FL, FL * sizeof(double))
+            memcpy(vb, v + ins.in2 * FL, FL * sizeof(double))
             o = m + ins.out * FFL
             for i in range(F):
                 for j in range(F):
-                    lv_mul(o + (i * F + j) * L, a + i * L, b + j * L, L)
+                    for l in range(L):
+                        o[(i * F + j) * L + l] = va[i * L + l] * vb[j * L + l]
         elif op == SCALAR_MATRIX_PRODUCT:
             a = s + ins.in1 * L
             b = m + ins.in2 * FFL
@@ -399,9 +428,10 @@ cdef void lane_code(LDim* dim, const Instruction* code, int32_t n, double* s, do
             for i in range(FFL):
                 o[i] = 1.0 / a[i]
         elif op == MATRIX_VECTOR_PRODUCT:
-            # via t: out may alias in2
-            lv_mv(m + ins.in1 * FFL, v + ins.in2 * FL, F, L, t + FL, t)
-            memcpy(v + ins.out * FL, t, FL * sizeof(double))
+            # via locals: out may alias in2, and gcc needs no runtime alias checks
+            memcpy(vb, v + ins.in2 * FL, FL * sizeof(double))
+            lv_mv(m + ins.in1 * FFL, vb, F, L, t, va)
+            memcpy(v + ins.out * FL, va, FL * sizeof(double))
         elif op == VECTOR_COLUMN_BROADCAST:
             a = v + ins.in1 * FL
             o = m + ins.out * FFL
@@ -613,9 +643,9 @@ cdef inline void gather(const LaneBatch* batch, bint valid, int64_t example, int
             x[i * L + l] = src[i]
 
 
-cdef void lane_run(LDim* dim, LaneBatch* batch) noexcept nogil:
+cdef void lane_run(LDim* dim, Lanes* lanes, LaneBatch* batch) noexcept nogil:
     cdef int F = ldim_size(dim)
-    cdef int L = batch.stride
+    cdef int L = lanes_size(lanes)
     cdef int D = batch.num_lanes
     cdef int FL = F * L
     cdef double* s = batch.cells
@@ -648,7 +678,7 @@ cdef void lane_run(LDim* dim, LaneBatch* batch) noexcept nogil:
         memcpy(v, x, FL * sizeof(double))
         for l in range(L):
             s[l] = 0.0
-        lane_code(dim, predict, n_predict, s, v, m, L, t)
+        lane_code(dim, lanes, predict, n_predict, s, v, m, t)
         if accuracy:
             for l in range(L):
                 s[L + l] = lane_sigmoid(s[L + l])
@@ -669,7 +699,7 @@ cdef void lane_run(LDim* dim, LaneBatch* batch) noexcept nogil:
             return
         memcpy(v, x, FL * sizeof(double))
         memcpy(s, labels, L * sizeof(double))
-        lane_code(dim, learn, n_learn, s, v, m, L, t)
+        lane_code(dim, lanes, learn, n_learn, s, v, m, t)
     batch.train_steps += n * alive_count
     # Validation (executor.validate).
     for k in range(batch.num_valid):
@@ -677,7 +707,7 @@ cdef void lane_run(LDim* dim, LaneBatch* batch) noexcept nogil:
         memcpy(v, x, FL * sizeof(double))
         for l in range(L):
             s[l] = 0.0
-        lane_code(dim, predict, n_predict, s, v, m, L, t)
+        lane_code(dim, lanes, predict, n_predict, s, v, m, t)
         for l in range(D):
             if not alive[l]:
                 continue
@@ -715,19 +745,29 @@ cdef void lane_run(LDim* dim, LaneBatch* batch) noexcept nogil:
         batch.fitness[l] = fitness if 0.0 < fitness else 0.0   # execute_dim's best over the one epoch
 
 
+cdef void run_lanes(LDim* dim, LaneBatch* batch) noexcept nogil:
+    if batch.stride == 4:
+        lane_run(dim, <Lanes4*> NULL, batch)
+    elif batch.stride == 8:
+        lane_run(dim, <Lanes8*> NULL, batch)
+    else:
+        lane_run(dim, <Lanes16*> NULL, batch)
+
+
 cdef void run_lane_batch(LaneBatch* batch) noexcept nogil:
-    """Train and validate the batch's lanes; fills batch.fitness[0 .. num_lanes - 1], adds to train_steps."""
+    """Train and validate the batch's lanes (stride 4, 8 or 16); fills batch.fitness[0 .. num_lanes - 1], adds
+    to train_steps."""
     cdef int F = batch.features_size
     if F == 4:
-        lane_run(<LDim4*> NULL, batch)
+        run_lanes(<LDim4*> NULL, batch)
     elif F == 2:
-        lane_run(<LDim2*> NULL, batch)
+        run_lanes(<LDim2*> NULL, batch)
     elif F == 8:
-        lane_run(<LDim8*> NULL, batch)
+        run_lanes(<LDim8*> NULL, batch)
     elif F == 16:
-        lane_run(<LDim16*> NULL, batch)
+        run_lanes(<LDim16*> NULL, batch)
     else:
-        lane_run(<LDim32*> NULL, batch)
+        run_lanes(<LDim32*> NULL, batch)
 
 
 def kernel_address() -> int:

@@ -65,12 +65,11 @@ cdef struct ErrorRecord:
 # evaluator fills everything but the outputs; the lane kernel trains and validates all lanes in lock step.
 cdef enum:
     MAX_LANES = 16               # tasks per batch; the stride (lanes in memory) never exceeds it
-    LANE_PAD = 4                 # the stride is num_lanes rounded up to a multiple of this
 
 cdef struct LaneBatch:
     int features_size
     int num_lanes                # tasks in the batch, 1 .. MAX_LANES
-    int stride                   # lanes in memory; lanes num_lanes .. stride - 1 repeat lane 0 (ignored)
+    int stride                   # lanes in memory: 4, 8 or 16; lanes num_lanes .. stride - 1 repeat lane 0
     int eval_type                # the same for every lane
     int64_t num_train            # train steps of every lane, all within the first epoch (<= each n_train)
     int64_t num_valid            # validation examples of every lane (<= each n_valid)
