@@ -625,6 +625,19 @@ cdef inline double lane_flip_and_squash(double x) noexcept nogil:
     return 1.0 + LANE_FLIP_SQUASH_C * atan(x)
 
 
+# The bank each op writes (SPEC 2.1): 0 none, 1 scalar, 2 vector, 3 matrix; op k at index k.
+cdef const char* LANE_OUT_BANK = b"0111111111" b"1111112322" b"2122222133" b"3233122333" b"3333123123" b"1122111231" b"23123"
+
+
+cdef bint writes_features(const Instruction* code, int32_t n) noexcept nogil:
+    """True if an instruction writes vector 0 (the features): only then must Learn's features be copied again."""
+    cdef int32_t k
+    for k in range(n):
+        if LANE_OUT_BANK[code[k].op] == c'2' and code[k].out == 0:
+            return True
+    return False
+
+
 cdef inline void gather(const LaneBatch* batch, bint valid, int64_t example, int F, int L, double* x,
                         double* labels) noexcept nogil:
     """x[i * L + l] = feature i of `example` of lane l's task (train or valid set), labels[l] its label."""
@@ -651,8 +664,7 @@ cdef void lane_run(LDim* dim, Lanes* lanes, LaneBatch* batch) noexcept nogil:
     cdef double* s = batch.cells
     cdef double* v = s + batch.num_scalars * L
     cdef double* m = v + batch.num_vectors * FL
-    cdef double* x = batch.work                      # F*L features of the current example
-    cdef double* labels = x + FL                     # L labels
+    cdef double* labels = batch.work                 # L labels of the current example
     cdef double* t = labels + L                      # op scratch
     cdef const Instruction* predict = batch.predict
     cdef const Instruction* learn = batch.learn
@@ -666,6 +678,8 @@ cdef void lane_run(LDim* dim, Lanes* lanes, LaneBatch* batch) noexcept nogil:
     cdef double loss[MAX_LANES]
     cdef double err, e, p, abs_e, fitness
     cdef ErrorRecord* record
+    # The features go straight into vector 0; Learn needs them copied again only if Predict overwrote them.
+    cdef bint refeed = writes_features(predict, n_predict)
     for l in range(D):
         alive[l] = 1
         batch.fitness[l] = 0.0
@@ -674,8 +688,7 @@ cdef void lane_run(LDim* dim, Lanes* lanes, LaneBatch* batch) noexcept nogil:
         return
     # Training (executor.train, epoch 0).
     for step in range(n):
-        gather(batch, False, step, F, L, x, labels)
-        memcpy(v, x, FL * sizeof(double))
+        gather(batch, False, step, F, L, v, labels)
         for l in range(L):
             s[l] = 0.0
         lane_code(dim, lanes, predict, n_predict, s, v, m, t)
@@ -697,14 +710,14 @@ cdef void lane_run(LDim* dim, Lanes* lanes, LaneBatch* batch) noexcept nogil:
                 record.n_train += 1
         if alive_count == 0:
             return
-        memcpy(v, x, FL * sizeof(double))
+        if refeed:
+            gather(batch, False, step, F, L, v, labels)
         memcpy(s, labels, L * sizeof(double))
         lane_code(dim, lanes, learn, n_learn, s, v, m, t)
     batch.train_steps += n * alive_count
     # Validation (executor.validate).
     for k in range(batch.num_valid):
-        gather(batch, True, k, F, L, x, labels)
-        memcpy(v, x, FL * sizeof(double))
+        gather(batch, True, k, F, L, v, labels)
         for l in range(L):
             s[l] = 0.0
         lane_code(dim, lanes, predict, n_predict, s, v, m, t)
