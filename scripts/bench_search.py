@@ -25,6 +25,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -117,7 +118,10 @@ def timed_run(side: str, workload: list[str]) -> tuple[float, float, str]:
     command, env = side_command(side)
     cpu = child_cpu_seconds()
     start = time.perf_counter()
-    result = subprocess.run(command + workload, env=env, capture_output=True, text=True)
+    # From an empty directory: `python -m` puts the working directory first on sys.path, so running from a
+    # checkout would import that checkout's azero on both sides.
+    with tempfile.TemporaryDirectory() as neutral:
+        result = subprocess.run(command + workload, env=env, capture_output=True, text=True, cwd=neutral)
     seconds = time.perf_counter() - start
     cpu = child_cpu_seconds() - cpu
     if result.returncode != 0:
