@@ -56,7 +56,7 @@ def programs(seed, count, memory, lanes_only_share=0.7):
 
 def run(level, tasks, code, memory, **evaluator_args):
     """Per-task fitness bits of every program, then the train steps, the stream and the FEC state."""
-    previous = set_simd_level(level)
+    previous = set_simd_level(level, min_features_size=2)   # lanes at every feature size
     try:
         ev = Evaluator(tasks, num_scalars=memory[0], num_vectors=memory[1], num_matrices=memory[2],
                        **evaluator_args)
@@ -128,6 +128,17 @@ def test_random_ops_in_predict_or_learn_fall_back_with_the_same_stream():
     code = programs(5, 40, memory, lanes_only_share=0.0)
     assert sum(np.isin(p["op"], RANDOM_OPS).any() or np.isin(l["op"], RANDOM_OPS).any() for _, p, l in code) >= 10
     assert_same_as_one_task_at_a_time(tasks, code, memory, fec=(10, 10, 100, 0))
+
+
+def test_lanes_start_at_f8_by_default():
+    """By default F <= 4 evaluates one task at a time (as fast there); results are the same either way."""
+    memory = (4, 3, 1)
+    tasks4 = [make_task(4, 30, 10, i) for i in range(4)]
+    code = programs(21, 10, memory)
+    expected = run("off", tasks4, code, memory)
+    ev = Evaluator(tasks4, num_scalars=4, num_vectors=3, num_matrices=1)
+    rng = RandomGenerator(7)
+    assert [ev.evaluate_per_task(*p, rng).view(np.uint64).tolist() for p in code] == expected[0]
 
 
 def test_set_simd_level_rejects_unknown_levels():

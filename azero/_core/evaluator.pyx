@@ -43,6 +43,9 @@ _COMBINE = {"mean": COMBINE_MEAN, "median": COMBINE_MEDIAN}
 ctypedef void (*LaneKernel)(LaneBatch* batch) noexcept nogil
 
 cdef LaneKernel lane_kernel = NULL
+# Lanes run for feature sizes from this one up. At F <= 4 the executor's straight-line code for one task was as
+# fast as the lanes on the demo (side by side, same build), so the default leaves those sizes to it.
+cdef int lane_min_features = 8
 
 cdef extern from *:
     """
@@ -74,14 +77,16 @@ def simd_level() -> str:
     return _simd_level
 
 
-def set_simd_level(level: str) -> str:
-    """Use the lane kernel built for `level` (one of available_simd_levels()) from now on; returns the previous
-    level. Results are identical at every level; only the speed differs."""
-    global lane_kernel, _simd_level
+def set_simd_level(level: str, min_features_size: int = 8) -> str:
+    """Use the lane kernel built for `level` (one of available_simd_levels()) from now on, for tasks with at
+    least `min_features_size` features; returns the previous level. Results are identical at every level; only
+    the speed differs."""
+    global lane_kernel, _simd_level, lane_min_features
     if level not in available_simd_levels():
         raise ValueError(f"SIMD level {level!r} is not available on this CPU; choose one of "
                          f"{', '.join(available_simd_levels())}")
     previous = _simd_level
+    lane_min_features = min_features_size
     if level == "off":
         lane_kernel = NULL
     else:
@@ -296,7 +301,8 @@ cdef class Evaluator:
                 if not (setup_cost + budget * train_cost
                         <= (self.baseline_setup_cost + budget * self.baseline_train_cost) * self.threshold_factor):
                     self.task_train[i] = 0
-        if lane_kernel == NULL or _draws_random(program, PREDICT) or _draws_random(program, LEARN):
+        if (lane_kernel == NULL or self.features_size < lane_min_features or _draws_random(program, PREDICT)
+                or _draws_random(program, LEARN)):
             # One task at a time: random ops in Predict or Learn interleave their draws with training.
             for i in range(first, last):
                 t = &self.tasks[i]
