@@ -9,6 +9,17 @@ from setuptools import Extension, find_packages, setup
 # Bit-exactness with the reference needs plain IEEE double arithmetic: no fused multiply-add and no
 # fast-math reassociation. No -march flags either, so the build stays portable (SSE2 baseline).
 COMPILE_ARGS = ["-O3", "-ffp-contract=off", "-fno-fast-math", "-fno-associative-math"]
+# The lane kernel (azero/_core/lanes.pxi) is built once per x86-64 SIMD level; the evaluator picks the best one
+# the CPU supports when it loads. These flags only widen the vectors: no FMA (-mavx512f does not enable it, and
+# -ffp-contract=off forbids contraction anyway).
+LANE_LEVEL_ARGS = {
+    "lanes_sse2": [],
+    "lanes_avx2": ["-mavx2"],
+    "lanes_avx512": ["-mavx512f", "-mprefer-vector-width=512"],
+}
+# AZERO_NATIVE=1: tune every module for the build machine (-march=native); the binaries then need that CPU.
+if os.environ.get("AZERO_NATIVE") == "1":
+    COMPILE_ARGS.append("-march=native")
 
 # AZERO_EXTENSIONS=rng,executor builds only those modules (a developer convenience while one is being written).
 _only = {name for name in os.environ.get("AZERO_EXTENSIONS", "").split(",") if name}
@@ -19,7 +30,7 @@ extensions = [
         [str(path)],
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=COMPILE_ARGS,
+        extra_compile_args=COMPILE_ARGS + LANE_LEVEL_ARGS.get(path.stem, []),
     )
     for path in sorted(Path("azero/_core").glob("*.pyx"))
     if not _only or path.stem in _only

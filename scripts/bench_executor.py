@@ -1,13 +1,18 @@
-"""Executor throughput: executed instructions/s and evaluations/s for fixed programs and tasks.
+"""Executor throughput: ns per executed instruction per task, for fixed programs and tasks, F = 4, 8, 16, 32.
 
 Programs: the linear model and the neural net of SPEC 5.2 (written as instruction records) and one fixed random
 program (ops 1-58 in Predict/Learn, random set ops in Setup, s1 never written so nothing stops early).
-Tasks: random-normal features, labels from a random linear map, 1000 train / 100 valid examples, F = 4, 8, 16.
+Tasks: random-normal features, labels from a random linear map, 1000 train / 100 valid examples.
+
+Two columns: "one task" runs the executor on one task (azero._core.executor.time_executor); "10 tasks" runs an
+Evaluator over 10 such tasks (the lane kernel, where this checkout has one). Run it with PYTHONPATH pointing
+at another checkout to get that checkout's figures (e.g. be4a981, before the lanes).
 
     .venv/bin/python scripts/bench_executor.py [--seconds 1.0]
 """
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +20,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from azero._core import INSTRUCTION_DTYPE
+from azero._core.evaluator import Evaluator
 from azero._core.executor import run_executor, time_executor
 from azero._core.rng import RandomGenerator
+
+try:
+    from azero._core.evaluator import simd_level
+except ImportError:   # a checkout without the lane kernel
+    def simd_level() -> str:
+        return "none"
 
 
 class BenchTask:
@@ -85,34 +97,61 @@ def random_program(seed: int = 1, size: int = 10):
     return program(setup, rows(rs.randint(1, 59, size)), rows(rs.randint(1, 59, size)))
 
 
+def calibrated(run, seconds):
+    """Seconds per call of run() (repeated for at least `seconds`)."""
+    repeats = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(repeats):
+            run()
+        elapsed = time.perf_counter() - start
+        if elapsed > seconds:
+            return elapsed / repeats
+        repeats *= 2 if elapsed > seconds / 8 else 8
+
+
+def instructions_per_task(code, train_steps, n_valid=100, n_train=1000):
+    """Executed instructions of one evaluation on one task."""
+    n_setup, n_predict, n_learn = (len(c) for c in code)
+    total = n_setup + train_steps * (n_predict + n_learn)
+    if train_steps == n_train:  # validation ran
+        total += n_valid * n_predict
+    return total
+
+
 def bench(name, code, F, seconds):
     task = BenchTask(F)
     memory = MEMORY[name]
     check = run_executor(*code, task, 1000, 100, RandomGenerator(1), 100.0, *memory)
-    n_setup, n_predict, n_learn = (len(c) for c in code)
-    # Calibrate the repeat count to about `seconds`.
-    repeats = 4
+    per_eval = instructions_per_task(code, check.train_steps)
+
+    repeats = 4   # time_executor repeats in C: no Python overhead per evaluation
     while True:
-        elapsed, fitness, steps = time_executor(*code, task, 1000, 100, RandomGenerator(1), repeats, 100.0, *memory)
-        if elapsed > seconds / 4:
+        elapsed, _, steps = time_executor(*code, task, 1000, 100, RandomGenerator(1), repeats, 100.0, *memory)
+        if elapsed > seconds:
             break
-        repeats *= 4
-    repeats = max(1, int(repeats * seconds / elapsed))
-    elapsed, fitness, steps = time_executor(*code, task, 1000, 100, RandomGenerator(1), repeats, 100.0, *memory)
+        repeats *= 2 if elapsed > seconds / 8 else 8
     assert steps == repeats * check.train_steps
-    instructions = repeats * n_setup + steps * (n_predict + n_learn)
-    if check.train_steps == 1000:  # validation ran
-        instructions += repeats * 100 * n_predict
-    print(f"{name:11s} F={F:2d}  fitness={check.fitness:.6f}  {instructions / elapsed / 1e6:8.1f} M instr/s  "
-          f"{elapsed / instructions * 1e9:6.2f} ns/instr  {repeats / elapsed:9.0f} evals/s")
+    one = elapsed / (repeats * per_eval)
+
+    tasks = [BenchTask(F, seed=i) for i in range(10)]
+    evaluator = Evaluator(tasks, num_scalars=memory[0], num_vectors=memory[1], num_matrices=memory[2])
+    rng = RandomGenerator(1)
+    evaluator.evaluate(*code, rng)
+    steps = evaluator.num_train_steps
+    assert steps == 10 * check.train_steps
+    many = calibrated(lambda: evaluator.evaluate(*code, rng), seconds) / (10 * per_eval)
+    print(f"{name:11s} F={F:2d}  fitness={check.fitness:.6f}  one task {one * 1e9:6.2f} ns/instr   "
+          f"10 tasks {many * 1e9:6.2f} ns/instr per task", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.0, help="time per measurement")
     args = parser.parse_args()
+    print(f"lane kernel SIMD level: {simd_level()}")
     for name, code in (("linear", LINEAR), ("neural_net", NEURAL_NET), ("random", random_program())):
-        for F in (4, 8, 16):
+        for F in (4, 8, 16, 32):
             bench(name, code, F, args.seconds)
 
 

@@ -10,8 +10,8 @@ from azero import ops, presets
 from azero.config import ConfigError, FECSpec, IslandsSpec, SearchConfig, TrainBudgetSpec, _dump_toml
 from azero.tasks import TASK_KINDS
 
-PRESETS = ["baseline", "demo", "digits_binary", "fig5_hurdles", "linear_integration", "nonlinear_integration",
-           "projected_binary_integration"]
+PRESETS = ["baseline", "basic_nonlinear", "demo", "digits_binary", "fig5_hurdles", "linear_integration",
+           "nonlinear_integration", "projected_binary_integration"]
 DEMO_OPS = [56, 27, 2, 3, 18, 23]  # SPEC 2.7, in the script's order
 HELD_OUT = [(0, 5), (0, 9), (1, 8), (2, 9), (3, 5), (3, 6), (3, 8), (4, 6), (8, 9)]  # SPEC 6.4 / 7.2
 

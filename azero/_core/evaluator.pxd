@@ -1,6 +1,6 @@
 # Evaluator (SPEC 4): fitness of a program over a list of tasks, with optional FEC and train budget.
-from libc.stdint cimport int64_t
-from azero._core.types cimport Program, TaskData, Memory, ErrorRecord, NUM_OPS
+from libc.stdint cimport int64_t, uint64_t
+from azero._core.types cimport Program, TaskData, Memory, ErrorRecord, LaneBatch, NUM_OPS
 from azero._core.rng cimport MT19937
 from azero._core.fec cimport FECache
 
@@ -23,13 +23,23 @@ cdef class Evaluator:
     cdef Memory mem                         # one memory, wiped by every execution
     cdef bint mem_ready
     # FEC: pre-run sizes, the generator right after seeding with 235732282 (copied before every pre-run instead
-    # of re-seeding), the pre-run's generator and its recorded errors.
+    # of re-seeding) and the pre-run's generator (recorded errors: `records` below).
     cdef bint use_fec
     cdef int64_t fec_num_train
     cdef int64_t fec_num_valid
     cdef MT19937 fec_seeded
     cdef MT19937 fec_gen
-    cdef ErrorRecord record
+    # Lanes (issue 10): the batch handed to the lane kernel, its memory (MAX_LANES lanes of every memory
+    # cell) and scratch; per task: the train examples of the running evaluation, the FEC pre-run's recorded
+    # errors and key; a list of task indices. See evaluate_task_range.
+    cdef LaneBatch batch
+    cdef double* lane_cells
+    cdef double* lane_work
+    cdef int num_cells
+    cdef int64_t* task_train
+    cdef ErrorRecord* records
+    cdef uint64_t* keys
+    cdef int* indices
     # Train budget (SPEC 4.3).
     cdef bint use_budget
     cdef double baseline_setup_cost
@@ -45,5 +55,12 @@ cdef class Evaluator:
     # evaluation: ranges [0, k) then [k, num_tasks) consume the streams exactly as one evaluate_tasks call
     # (hurdles evaluate a prefix first and the rest only if it passes).
     cdef void evaluate_task_range(self, const Program* program, MT19937* rng, int first, int last) noexcept nogil
+    # Run the given tasks (indices, in order) as execute() would, one after another: Setup draws from `rng`
+    # (FEC pre-runs: from a fresh copy of the FEC generator per task, with errors recorded into records[i]);
+    # consecutive tasks that fit one lane batch train together. Fills task_fitness[i] of main runs.
+    cdef void run_tasks(self, const Program* program, MT19937* rng, const int* indices, int count,
+                        bint fec_prerun) noexcept nogil
+    cdef void run_batch(self, const Program* program, MT19937* rng, const int* indices, int count,
+                        int64_t num_train, int64_t num_valid, bint fec_prerun) noexcept nogil
     # The configured combination (mean / median) of task_fitness[0 .. n - 1], 1 <= n <= num_tasks.
     cdef double combine_prefix(self, int n) noexcept nogil

@@ -3,16 +3,29 @@
 Everything per program runs in `evaluate_program` (nogil, no allocation): the budget check, the FEC pre-run on
 its own generator, the cache lookup, the main execution on the caller's generator, and the combination. The
 same work is available split into task ranges and a prefix combination, for hurdles (azero._core.evolution).
+
+Lanes (issue 10): when Predict and Learn hold no random op, the tasks of an evaluation train side by side in
+the lane kernel (azero/_core/lanes.pxi), one task per SIMD lane, with bit-identical results. Every order the
+reference observes is kept: Setups run per task in task order on the caller's generator (training then draws
+nothing), FEC pre-runs each start from a fresh FEC generator, and FEC lookups and inserts happen in task order
+with a placeholder fitness that is filled in once the missed tasks have run (a key holds its task index, so no
+task of the evaluation can hit another's placeholder, barring a 64-bit hash collision). The kernel is compiled
+for several SIMD levels; the best one this CPU runs is chosen when this module loads (AZERO_SIMD=off|sse2|avx2|
+avx512 forces one; "off" evaluates one task at a time).
 """
+import importlib
+import os
+
 from libc.stdint cimport int32_t, int64_t, uint64_t, uintptr_t
 from libc.stdlib cimport malloc, free
 
 import numpy as np
 
-from azero._core.types cimport (Instruction, Program, TaskData,
-                                MAX_RECORDED_ERRORS, NUM_OPS, SETUP, PREDICT, LEARN)
+from azero._core.types cimport (Instruction, Program, TaskData, LaneBatch, MAX_LANES,
+                                MAX_RECORDED_ERRORS, NUM_OPS, SETUP, PREDICT, LEARN,
+                                SCALAR_UNIFORM_SET, MATRIX_GAUSSIAN_SET)
 from azero._core.rng cimport MT19937, mt_seed, RandomGenerator
-from azero._core.executor cimport memory_init, memory_free, execute, task_data_from
+from azero._core.executor cimport memory_init, memory_free, execute, run_setup, task_data_from
 from azero._core.fec cimport FECache, fec_key
 
 from azero._core import INSTRUCTION_DTYPE
@@ -23,6 +36,90 @@ cdef enum:
     MIN_TRAIN_EXAMPLES = 10     # the reference CHECKs MaxTrainExamples >= 10 on every task
 
 _COMBINE = {"mean": COMBINE_MEAN, "median": COMBINE_MEDIAN}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# SIMD level of the lane kernel, chosen at import.
+
+ctypedef void (*LaneKernel)(LaneBatch* batch) noexcept nogil
+
+cdef LaneKernel lane_kernel = NULL
+# Lanes run for feature sizes from this one up. At F <= 4 the executor's straight-line code for one task was as
+# fast as the lanes on the demo (side by side, same build), so the default leaves those sizes to it.
+cdef int lane_min_features = 8
+
+cdef extern from *:
+    """
+    /* 1 if this CPU (and OS) runs the given level: 0 off, 1 SSE2 (the x86-64 baseline), 2 AVX2, 3 AVX-512F. */
+    static int azero_cpu_runs(int level) {
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+        __builtin_cpu_init();
+        if (level == 2) return __builtin_cpu_supports("avx2");
+        if (level == 3) return __builtin_cpu_supports("avx512f");
+        return 1;
+    #else
+        return level <= 1;
+    #endif
+    }
+    """
+    int azero_cpu_runs(int level) nogil
+
+SIMD_LEVELS = ("off", "sse2", "avx2", "avx512")
+_simd_level = "off"
+
+
+def available_simd_levels() -> tuple:
+    """The SIMD levels of the lane kernel this CPU runs, lowest first ("off": one task at a time)."""
+    return tuple(name for code, name in enumerate(SIMD_LEVELS) if azero_cpu_runs(code))
+
+
+def simd_level() -> str:
+    """The SIMD level evaluations use now."""
+    return _simd_level
+
+
+def set_simd_level(level: str, min_features_size: int = 8) -> str:
+    """Use the lane kernel built for `level` (one of available_simd_levels()) from now on, for tasks with at
+    least `min_features_size` features; returns the previous level. Results are identical at every level; only
+    the speed differs."""
+    global lane_kernel, _simd_level, lane_min_features
+    if level not in available_simd_levels():
+        raise ValueError(f"SIMD level {level!r} is not available on this CPU; choose one of "
+                         f"{', '.join(available_simd_levels())}")
+    previous = _simd_level
+    lane_min_features = min_features_size
+    if level == "off":
+        lane_kernel = NULL
+    else:
+        module = importlib.import_module(f"azero._core.lanes_{level}")
+        lane_kernel = <LaneKernel> <uintptr_t> module.kernel_address()
+    _simd_level = level
+    return previous
+
+
+def _initial_simd_level() -> str:
+    requested = os.environ.get("AZERO_SIMD", "")
+    if requested:
+        if requested not in available_simd_levels():
+            raise ImportError(f"AZERO_SIMD={requested}: not one of the levels this CPU runs "
+                              f"({', '.join(available_simd_levels())})")
+        return requested
+    levels = available_simd_levels()
+    return levels[len(levels) - 1]   # the module is compiled without wraparound: no [-1]
+
+
+set_simd_level(_initial_simd_level())
+
+
+cdef bint _draws_random(const Program* program, int fn) noexcept nogil:
+    # True if component function `fn` holds a random op (59-64: uniform and gaussian sets).
+    cdef int32_t i
+    cdef int op
+    for i in range(program.size[fn]):
+        op = program.fn[fn][i].op
+        if op >= SCALAR_UNIFORM_SET and op <= MATRIX_GAUSSIAN_SET:
+            return True
+    return False
 
 
 cdef double _cost(const Program* program, int fn, const double* op_costs) noexcept nogil:
@@ -75,6 +172,12 @@ cdef class Evaluator:
         self.task_fitness = NULL
         self.scratch = NULL
         self.mem_ready = False
+        self.lane_cells = NULL
+        self.lane_work = NULL
+        self.task_train = NULL
+        self.records = NULL
+        self.keys = NULL
+        self.indices = NULL
 
     def __init__(self, tasks, *, int num_scalars=20, int num_vectors=20, int num_matrices=20,
                  double max_abs_error=100.0, str combine="mean", fec=None, budget=None, op_costs=None):
@@ -149,20 +252,39 @@ cdef class Evaluator:
             raise MemoryError()
         self.mem_ready = True
 
+        cdef int F = self.features_size
+        self.num_cells = num_scalars + num_vectors * F + num_matrices * F * F
+        self.lane_cells = <double*>malloc(<size_t>self.num_cells * MAX_LANES * sizeof(double))
+        self.lane_work = <double*>malloc(<size_t>(2 * F * F + 2 * F + 8) * MAX_LANES * sizeof(double))
+        self.task_train = <int64_t*>malloc(self.num_tasks * sizeof(int64_t))
+        self.keys = <uint64_t*>malloc(self.num_tasks * sizeof(uint64_t))
+        self.indices = <int*>malloc(self.num_tasks * sizeof(int))
+        if self.use_fec:
+            self.records = <ErrorRecord*>malloc(self.num_tasks * sizeof(ErrorRecord))
+        if (self.lane_cells == NULL or self.lane_work == NULL or self.task_train == NULL or self.keys == NULL
+                or self.indices == NULL or (self.use_fec and self.records == NULL)):
+            raise MemoryError()
+
     def __dealloc__(self):
         if self.mem_ready:
             memory_free(&self.mem)
         free(self.tasks)
         free(self.task_fitness)
         free(self.scratch)
+        free(self.lane_cells)
+        free(self.lane_work)
+        free(self.task_train)
+        free(self.records)
+        free(self.keys)
+        free(self.indices)
 
     cdef void evaluate_tasks(self, const Program* program, MT19937* rng) noexcept nogil:
         self.evaluate_task_range(program, rng, 0, self.num_tasks)
 
     cdef void evaluate_task_range(self, const Program* program, MT19937* rng, int first, int last) noexcept nogil:
-        cdef int i
+        cdef int i, count
         cdef const TaskData* t
-        cdef int64_t max_train, n_train
+        cdef int64_t max_train
         cdef double setup_cost = 0.0, train_cost = 0.0, budget, fitness
         cdef uint64_t key
         if self.use_budget:
@@ -171,28 +293,141 @@ cdef class Evaluator:
         for i in range(first, last):
             t = &self.tasks[i]
             max_train = t.n_train * t.num_epochs
-            n_train = max_train
+            self.task_train[i] = max_train
             if self.use_budget:
                 # train_budget.cc: all of MaxTrainExamples if within factor x the baseline's cost, else none.
                 budget = <double>max_train
                 if not (setup_cost + budget * train_cost
                         <= (self.baseline_setup_cost + budget * self.baseline_train_cost) * self.threshold_factor):
-                    n_train = 0
-            if self.use_fec:
+                    self.task_train[i] = 0
+        if (lane_kernel == NULL or self.features_size < lane_min_features or _draws_random(program, PREDICT)
+                or _draws_random(program, LEARN)):
+            # One task at a time: random ops in Predict or Learn interleave their draws with training.
+            for i in range(first, last):
+                t = &self.tasks[i]
+                if self.use_fec:
+                    self.fec_gen = self.fec_seeded
+                    execute(program, t, &self.mem, self.fec_num_train, self.fec_num_valid, &self.fec_gen,
+                            self.max_abs_error, &self.num_train_steps, &self.records[i])
+                    key = fec_key(&self.records[i], i, self.task_train[i])
+                    if not self.fec.c_lookup(key, &fitness):
+                        fitness = execute(program, t, &self.mem, self.task_train[i], t.n_valid, rng,
+                                          self.max_abs_error, &self.num_train_steps, NULL)
+                        self.fec.c_insert(key, fitness)
+                else:
+                    fitness = execute(program, t, &self.mem, self.task_train[i], t.n_valid, rng,
+                                      self.max_abs_error, &self.num_train_steps, NULL)
+                self.task_fitness[i] = fitness
+            return
+        count = 0
+        for i in range(first, last):
+            self.indices[count] = i
+            count += 1
+        if self.use_fec:
+            # All pre-runs (own generator), then lookups and placeholder inserts in task order, then the missed
+            # tasks' main runs, then their fitness into the cache.
+            self.run_tasks(program, rng, self.indices, count, True)
+            count = 0
+            for i in range(first, last):
+                key = fec_key(&self.records[i], i, self.task_train[i])
+                if self.fec.c_lookup(key, &fitness):
+                    self.task_fitness[i] = fitness
+                else:
+                    self.fec.c_insert(key, 0.0)
+                    self.keys[i] = key
+                    self.indices[count] = i
+                    count += 1
+            self.run_tasks(program, rng, self.indices, count, False)
+            for i in range(count):
+                self.fec.c_set_fitness(self.keys[self.indices[i]], self.task_fitness[self.indices[i]])
+        else:
+            self.run_tasks(program, rng, self.indices, count, False)
+
+    cdef void run_tasks(self, const Program* program, MT19937* rng, const int* indices, int count,
+                        bint fec_prerun) noexcept nogil:
+        cdef int j = 0, k, i
+        cdef const TaskData* t
+        cdef const TaskData* u
+        cdef int64_t n_train, n_valid
+        # Up to 16 lanes when an op is cheap (F <= 4: the instruction dispatch dominates), else up to 8 (the
+        # work per op dominates; 10 tasks run as 8 + 2 in strides 8 + 4 rather than 16).
+        cdef int max_lanes = MAX_LANES if self.features_size <= 4 else 8
+        while j < count:
+            i = indices[j]
+            t = &self.tasks[i]
+            n_train = self.fec_num_train if fec_prerun else self.task_train[i]
+            n_valid = self.fec_num_valid if fec_prerun else t.n_valid
+            k = j + 1
+            if n_train <= t.n_train:   # lanes train within the first epoch only
+                while k < count and k - j < max_lanes:
+                    u = &self.tasks[indices[k]]
+                    if (u.eval_type != t.eval_type or n_train > u.n_train
+                            or (not fec_prerun and (self.task_train[indices[k]] != n_train
+                                                    or u.n_valid != n_valid))):
+                        break
+                    k += 1
+            if k - j >= 2:
+                self.run_batch(program, rng, indices + j, k - j, n_train, n_valid, fec_prerun)
+            elif fec_prerun:
                 self.fec_gen = self.fec_seeded
-                self.record.n_train = 0
-                self.record.n_valid = 0
                 execute(program, t, &self.mem, self.fec_num_train, self.fec_num_valid, &self.fec_gen,
-                        self.max_abs_error, &self.num_train_steps, &self.record)
-                key = fec_key(&self.record, i, n_train)
-                if not self.fec.c_lookup(key, &fitness):
-                    fitness = execute(program, t, &self.mem, n_train, t.n_valid, rng, self.max_abs_error,
-                                      &self.num_train_steps, NULL)
-                    self.fec.c_insert(key, fitness)
+                        self.max_abs_error, &self.num_train_steps, &self.records[i])
             else:
-                fitness = execute(program, t, &self.mem, n_train, t.n_valid, rng, self.max_abs_error,
-                                  &self.num_train_steps, NULL)
-            self.task_fitness[i] = fitness
+                self.task_fitness[i] = execute(program, t, &self.mem, n_train, n_valid, rng, self.max_abs_error,
+                                               &self.num_train_steps, NULL)
+            j = k
+
+    cdef void run_batch(self, const Program* program, MT19937* rng, const int* indices, int count,
+                        int64_t num_train, int64_t num_valid, bint fec_prerun) noexcept nogil:
+        cdef LaneBatch* b = &self.batch
+        cdef int L = 4 if count <= 4 else (8 if count <= 8 else 16)   # the kernel's strides
+        cdef int l, c, i
+        cdef const double* src = self.mem.scalars   # the memory block: scalars, vector entries, matrix entries
+        cdef double* cells = self.lane_cells
+        # A Setup without random ops never reads the FEC generator: skip copying its 2.5 kB state per task.
+        cdef bint setup_draws = _draws_random(program, SETUP)
+        b.features_size = self.features_size
+        b.num_lanes = count
+        b.stride = L
+        b.eval_type = self.tasks[indices[0]].eval_type
+        b.num_train = num_train
+        b.num_valid = num_valid
+        b.max_abs_error = self.max_abs_error
+        b.predict = program.fn[PREDICT]
+        b.n_predict = program.size[PREDICT]
+        b.learn = program.fn[LEARN]
+        b.n_learn = program.size[LEARN]
+        b.num_scalars = self.mem.num_scalars
+        b.num_vectors = self.mem.num_vectors
+        b.num_matrices = self.mem.num_matrices
+        b.cells = cells
+        b.work = self.lane_work
+        b.train_steps = 0
+        for l in range(count):
+            i = indices[l]
+            b.task[l] = &self.tasks[i]
+            if fec_prerun:
+                if setup_draws:
+                    self.fec_gen = self.fec_seeded
+                run_setup(program, &self.mem, &self.fec_gen)
+                self.records[i].n_train = 0
+                self.records[i].n_valid = 0
+                b.record[l] = &self.records[i]
+            else:
+                run_setup(program, &self.mem, rng)
+                b.record[l] = NULL
+            for c in range(self.num_cells):
+                cells[c * L + l] = src[c]
+        for l in range(count, L):
+            b.task[l] = b.task[0]
+            b.record[l] = NULL
+            for c in range(self.num_cells):
+                cells[c * L + l] = cells[c * L]
+        lane_kernel(b)
+        self.num_train_steps += b.train_steps
+        if not fec_prerun:
+            for l in range(count):
+                self.task_fitness[indices[l]] = b.fitness[l]
 
     cdef double combine_prefix(self, int n) noexcept nogil:
         cdef int i, j

@@ -19,6 +19,10 @@ cdef double execute(const Program* program, const TaskData* task, Memory* mem,
                     MT19937* rng, double max_abs_error,
                     int64_t* train_steps, ErrorRecord* record) noexcept nogil
 
+# Wipe `mem` and run the program's Setup on it with `rng`: execute()'s first step (the lane kernel trains
+# from here).
+cdef void run_setup(const Program* program, Memory* mem, MT19937* rng) noexcept nogil
+
 # Run n instructions on `mem` (the instruction loop of execute(), without wipe or training).
 cdef void run_instructions(const Instruction* code, int32_t n, Memory* mem, MT19937* rng) noexcept nogil
 

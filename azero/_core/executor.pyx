@@ -345,12 +345,14 @@ cdef void run_code(Dim* dim, const Instruction* code, int32_t n, double* s, doub
         elif op == VECTOR_INNER_PRODUCT:
             s[ins.out] = vec_dot(v + ins.in1 * F, v + ins.in2 * F, F)
         elif op == VECTOR_OUTER_PRODUCT:
-            a = v + ins.in1 * F
-            b = v + ins.in2 * F
+            # Inputs copied to tmp first: gcc then knows the output cannot alias them and vectorises the rows.
+            memcpy(tmp, v + ins.in1 * F, F * sizeof(double))
+            memcpy(tmp + F, v + ins.in2 * F, F * sizeof(double))
             o = m + ins.out * FF
             for i in range(F):
+                x = tmp[i]
                 for j in range(F):
-                    o[i * F + j] = a[i] * b[j]
+                    o[i * F + j] = x * tmp[F + j]
         elif op == SCALAR_MATRIX_PRODUCT:
             x = s[ins.in1]
             b = m + ins.in2 * FF
@@ -714,6 +716,13 @@ cdef void run_instructions(const Instruction* code, int32_t n, Memory* mem, MT19
         run_code(<Dim16*> NULL, code, n, mem.scalars, mem.vectors, mem.matrices, rng)
     else:
         run_code(<Dim32*> NULL, code, n, mem.scalars, mem.vectors, mem.matrices, rng)
+
+
+cdef void run_setup(const Program* program, Memory* mem, MT19937* rng) noexcept nogil:
+    memset(mem.scalars, 0, mem.num_scalars * sizeof(double))
+    memset(mem.vectors, 0, mem.num_vectors * mem.features_size * sizeof(double))
+    memset(mem.matrices, 0, mem.num_matrices * mem.features_size * mem.features_size * sizeof(double))
+    run_instructions(program.fn[SETUP], program.size[SETUP], mem, rng)
 
 
 cdef int memory_init(Memory* mem, int features_size, int num_scalars, int num_vectors,

@@ -38,6 +38,9 @@ cdef class FECache:
     cdef bint c_lookup(self, uint64_t key, double* fitness) noexcept nogil
     # New entry with count 1 at the most-recent end; evicts least-recent entries while size > capacity.
     cdef void c_insert(self, uint64_t key, double fitness) noexcept nogil
+    # Replace the fitness of `key` if it is cached; nothing else changes (no count, no LRU move). A batched
+    # evaluation inserts a placeholder in the reference's order and sets the value once the task has run.
+    cdef void c_set_fitness(self, uint64_t key, double fitness) noexcept nogil
     cdef int64_t _find(self, uint64_t key) noexcept nogil
     cdef void _put(self, uint64_t key, double fitness, int64_t count) noexcept nogil
     cdef void _unlink(self, int32_t slot) noexcept nogil

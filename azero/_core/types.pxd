@@ -61,6 +61,34 @@ cdef struct ErrorRecord:
     double valid[100]
     int n_valid
 
+# A batch of tasks that run one program side by side, one task per SIMD lane (azero/_core/lanes.pxi). The
+# evaluator fills everything but the outputs; the lane kernel trains and validates all lanes in lock step.
+cdef enum:
+    MAX_LANES = 16               # tasks per batch; the stride (lanes in memory) never exceeds it
+
+cdef struct LaneBatch:
+    int features_size
+    int num_lanes                # tasks in the batch, 1 .. MAX_LANES
+    int stride                   # lanes in memory: 4, 8 or 16; lanes num_lanes .. stride - 1 repeat lane 0
+    int eval_type                # the same for every lane
+    int64_t num_train            # train steps of every lane, all within the first epoch (<= each n_train)
+    int64_t num_valid            # validation examples of every lane (<= each n_valid)
+    double max_abs_error
+    const Instruction* predict   # Predict and Learn hold no random op
+    int32_t n_predict
+    const Instruction* learn
+    int32_t n_learn
+    const TaskData* task[16]     # per lane, padding lanes included
+    ErrorRecord* record[16]      # per lane; NULL: no recording
+    int num_scalars
+    int num_vectors
+    int num_matrices
+    double* cells                # memory after Setup: cell c of lane l at cells[c * stride + l] (cells in
+                                 # Memory order: scalars, vector entries, matrix entries)
+    double* work                 # scratch: at least (2 * F * F + 2 * F + 8) * stride doubles
+    double fitness[16]           # out: per lane, execute()'s result
+    int64_t train_steps          # out: executed train steps are added here
+
 # Op codes (SPEC 2.1). The Python op table in azero/ops.py is the one source of names, banks, costs and text
 # forms; tests check that it agrees with these codes.
 cdef enum Op:

@@ -1,0 +1,788 @@
+# Lane kernel: the training and validation of one program on up to MAX_LANES tasks at once (issue 10).
+#
+# Included by the thin modules lanes_sse2.pyx, lanes_avx2.pyx and lanes_avx512.pyx, which setup.py compiles with
+# different instruction-set flags (never FMA contraction, never fast-math); azero._core.evaluator picks one when
+# it loads. Every lane computes exactly the scalar sequence of azero._core.executor for its own task: the memory
+# holds cell c of lane l at cells[c * L + l] (L = the batch's stride), each op does the executor's arithmetic
+# with the same reduction order in every lane, and only the lane index is vectorised. Results are therefore
+# bit-identical to the one-task executor, whatever the vector width.
+#
+# The batch arrives with Setup already run per task (by the executor, in task order, so the random stream is
+# the reference's); Predict and Learn must hold no random op (the evaluator falls back to one task at a time
+# otherwise). Lanes stop independently (early stop masks); stopped lanes keep computing, unobserved.
+from libc.math cimport sin, cos, tan, asin, acos, atan, exp, log, sqrt, fabs, isnan, isinf, INFINITY
+from libc.stdint cimport int32_t, int64_t, uintptr_t
+from libc.string cimport memcpy
+
+from azero._core.types cimport (
+    Instruction, TaskData, ErrorRecord, LaneBatch, MAX_LANES, EVAL_ACCURACY, MAX_RECORDED_ERRORS,
+    NO_OP, SCALAR_SUM, SCALAR_DIFF, SCALAR_PRODUCT, SCALAR_DIVISION, SCALAR_ABS, SCALAR_RECIPROCAL,
+    SCALAR_SIN, SCALAR_COS, SCALAR_TAN, SCALAR_ARCSIN, SCALAR_ARCCOS, SCALAR_ARCTAN, SCALAR_EXP, SCALAR_LOG,
+    SCALAR_HEAVYSIDE, VECTOR_HEAVYSIDE, MATRIX_HEAVYSIDE, SCALAR_VECTOR_PRODUCT, SCALAR_BROADCAST,
+    VECTOR_RECIPROCAL, VECTOR_NORM, VECTOR_ABS, VECTOR_SUM, VECTOR_DIFF, VECTOR_PRODUCT, VECTOR_DIVISION,
+    VECTOR_INNER_PRODUCT, VECTOR_OUTER_PRODUCT, SCALAR_MATRIX_PRODUCT, MATRIX_RECIPROCAL,
+    MATRIX_VECTOR_PRODUCT, VECTOR_COLUMN_BROADCAST, VECTOR_ROW_BROADCAST, MATRIX_NORM, MATRIX_COLUMN_NORM,
+    MATRIX_ROW_NORM, MATRIX_TRANSPOSE, MATRIX_ABS, MATRIX_SUM, MATRIX_DIFF, MATRIX_PRODUCT, MATRIX_DIVISION,
+    MATRIX_MATRIX_PRODUCT, SCALAR_MIN, VECTOR_MIN, MATRIX_MIN, SCALAR_MAX, VECTOR_MAX, MATRIX_MAX,
+    VECTOR_MEAN, MATRIX_MEAN, MATRIX_ROW_MEAN, MATRIX_ROW_ST_DEV, VECTOR_ST_DEV, MATRIX_ST_DEV,
+    SCALAR_CONST_SET, VECTOR_CONST_SET, MATRIX_CONST_SET,
+)
+
+# -2/pi as the reference's double literal (FlipAndSquash, SPEC 3.4); the executor's constant.
+cdef double LANE_FLIP_SQUASH_C = -0.63661977236758138243
+
+
+# Dimension tags, as in the executor: one C specialisation per feature size, with F a compile-time constant.
+cdef struct LDim2:
+    char unused
+cdef struct LDim4:
+    char unused
+cdef struct LDim8:
+    char unused
+cdef struct LDim16:
+    char unused
+cdef struct LDim32:
+    char unused
+
+ctypedef fused LDim:
+    LDim2
+    LDim4
+    LDim8
+    LDim16
+    LDim32
+
+
+# Lane-count tags: the batch's stride L (lanes in memory) is 4, 8 or 16, also a compile-time constant in each
+# specialisation, so every loop over the lanes has a fixed trip count (no remainder loops).
+cdef struct Lanes4:
+    char unused
+cdef struct Lanes8:
+    char unused
+cdef struct Lanes16:
+    char unused
+
+ctypedef fused Lanes:
+    Lanes4
+    Lanes8
+    Lanes16
+
+
+cdef inline int lanes_size(Lanes* lanes) noexcept nogil:
+    if Lanes is Lanes4:
+        return 4
+    elif Lanes is Lanes8:
+        return 8
+    else:
+        return 16
+
+
+cdef inline int ldim_size(LDim* dim) noexcept nogil:
+    if LDim is LDim2:
+        return 2
+    elif LDim is LDim4:
+        return 4
+    elif LDim is LDim8:
+        return 8
+    elif LDim is LDim16:
+        return 16
+    else:
+        return 32
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Lane vectors: L doubles, one per lane. An array of n "entries" is n lane vectors back to back.
+
+cdef inline void lv_add(double* o, const double* a, const double* b, int L) noexcept nogil:
+    cdef int l
+    for l in range(L):
+        o[l] = a[l] + b[l]
+
+
+cdef inline void lv_mul(double* o, const double* a, const double* b, int L) noexcept nogil:
+    cdef int l
+    for l in range(L):
+        o[l] = a[l] * b[l]
+
+
+cdef inline void lv_pair_tree(double* t, int n, int L, double* out) noexcept nogil:
+    """P (executor.pair_tree) on each lane of n entries. Overwrites t."""
+    cdef int c = n >> 1
+    cdef int k
+    while c > 1:
+        c >>= 1
+        for k in range(c):
+            lv_add(t + 2 * k * L, t + 4 * k * L, t + (4 * k + 2) * L, L)
+            lv_add(t + (2 * k + 1) * L, t + (4 * k + 1) * L, t + (4 * k + 3) * L, L)
+    lv_add(out, t, t + L, L)
+
+
+cdef inline void lv_scalar_tree(double* t, int n, int L, double* out) noexcept nogil:
+    """T (executor.scalar_tree) on each lane. Overwrites t."""
+    cdef int c = n
+    cdef int k
+    while c > 1:
+        c >>= 1
+        for k in range(c):
+            lv_add(t + k * L, t + 2 * k * L, t + (2 * k + 1) * L, L)
+    memcpy(out, t, L * sizeof(double))
+
+
+cdef inline void lv_two_acc(const double* x, int n, bint square, int L, double* acc, double* out) noexcept nogil:
+    """L (executor.two_acc) on each lane; acc holds 4 lane vectors of scratch."""
+    cdef double* a0 = acc
+    cdef double* a1 = acc + L
+    cdef double* b0 = acc + 2 * L
+    cdef double* b1 = acc + 3 * L
+    cdef const double* p
+    cdef int i, l
+    if square:
+        for l in range(4 * L):
+            acc[l] = x[l] * x[l]
+        for i in range(4, n, 4):
+            p = x + i * L
+            for l in range(4 * L):
+                acc[l] = acc[l] + p[l] * p[l]
+    else:
+        memcpy(acc, x, 4 * L * sizeof(double))
+        for i in range(4, n, 4):
+            p = x + i * L
+            for l in range(4 * L):
+                acc[l] = acc[l] + p[l]
+    for l in range(L):
+        out[l] = (a0[l] + b0[l]) + (a1[l] + b1[l])
+
+
+cdef inline void lv_vec_sum(const double* a, int F, int L, double* t, double* out) noexcept nogil:
+    """R_vec (P) of a_i per lane."""
+    cdef int l
+    if F == 2:
+        lv_add(out, a, a + L, L)
+    elif F == 4:
+        for l in range(L):
+            out[l] = (a[l] + a[2 * L + l]) + (a[L + l] + a[3 * L + l])
+    else:
+        memcpy(t, a, F * L * sizeof(double))
+        lv_pair_tree(t, F, L, out)
+
+
+cdef inline void lv_vec_dot(const double* a, const double* b, int F, int L, double* t, double* out) noexcept nogil:
+    """R_vec (P) of a_i * b_i per lane."""
+    cdef int l
+    if F == 2:
+        for l in range(L):
+            out[l] = a[l] * b[l] + a[L + l] * b[L + l]
+    elif F == 4:
+        for l in range(L):
+            out[l] = ((a[l] * b[l] + a[2 * L + l] * b[2 * L + l])
+                      + (a[L + l] * b[L + l] + a[3 * L + l] * b[3 * L + l]))
+    else:
+        lv_mul(t, a, b, F * L)
+        lv_pair_tree(t, F, L, out)
+
+
+cdef inline void lv_mat_sum(const double* a, int F, int L, double* t, double* out) noexcept nogil:
+    """R_mat of the F*F entries: P for F <= 8, L above."""
+    if F > 8:
+        lv_two_acc(a, F * F, False, L, t, out)
+    else:
+        memcpy(t, a, F * F * L * sizeof(double))
+        lv_pair_tree(t, F * F, L, out)
+
+
+cdef inline void lv_mat_sumsq(const double* a, int F, bint packet_tree, int L, double* t,
+                              double* out) noexcept nogil:
+    """Sum of squares of the F*F entries: P if packet_tree, else L."""
+    if not packet_tree:
+        lv_two_acc(a, F * F, True, L, t, out)
+    else:
+        lv_mul(t, a, a, F * F * L)
+        lv_pair_tree(t, F * F, L, out)
+
+
+cdef inline void lv_mv(const double* a, const double* b, int F, int L, double* t, double* out) noexcept nogil:
+    """MATRIX_VECTOR_PRODUCT into out (F entries, must not alias a or b): R_mv per row."""
+    cdef int i, k, l
+    cdef const double* row
+    cdef double* o
+    cdef double lane0, lane1
+    if F <= 4:
+        for i in range(F):
+            lv_vec_dot(a + i * F * L, b, F, L, t, out + i * L)
+        return
+    for i in range(F):
+        row = a + i * F * L
+        o = out + i * L
+        for l in range(L):
+            lane0 = 0.0
+            lane1 = 0.0
+            for k in range(0, F, 2):
+                lane0 = lane0 + row[k * L + l] * b[k * L + l]
+                lane1 = lane1 + row[(k + 1) * L + l] * b[(k + 1) * L + l]
+            o[l] = lane0 + lane1
+
+
+cdef inline void lv_mm(const double* a, const double* b, int F, int L, double* out) noexcept nogil:
+    """MATRIX_MATRIX_PRODUCT into out (must not alias a or b): R_mm per entry (T for F <= 4, else S0)."""
+    cdef int i, j, k, l
+    cdef double acc
+    cdef double* o
+    for i in range(F):
+        for j in range(F):
+            o = out + (i * F + j) * L
+            if F == 2:
+                for l in range(L):
+                    o[l] = a[(i * 2) * L + l] * b[j * L + l] + a[(i * 2 + 1) * L + l] * b[(2 + j) * L + l]
+            elif F == 4:
+                for l in range(L):
+                    o[l] = ((a[(i * 4) * L + l] * b[j * L + l] + a[(i * 4 + 1) * L + l] * b[(4 + j) * L + l])
+                            + (a[(i * 4 + 2) * L + l] * b[(8 + j) * L + l]
+                               + a[(i * 4 + 3) * L + l] * b[(12 + j) * L + l]))
+            else:
+                for l in range(L):
+                    acc = 0.0
+                    for k in range(F):
+                        acc = acc + a[(i * F + k) * L + l] * b[(k * F + j) * L + l]
+                    o[l] = acc
+
+
+cdef inline bint lane_fraction_index(int F, float f, int* idx) noexcept nogil:
+    """executor.fraction_index: (int) trunc((float) F * f) in float arithmetic; False outside 0..F-1."""
+    cdef float x = (<float> F) * f
+    if x > -1.0 and x < F:
+        idx[0] = <int> x
+        return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The instruction loop over lanes.
+
+cdef void lane_code(LDim* dim, Lanes* lanes, const Instruction* code, int32_t n, double* s, double* v, double* m,
+                    double* t) noexcept nogil:
+    """Run n instructions (no random op) on lane memory (L lanes): scalar slot a at s + a*L, vector slot a at
+    v + a*F*L, matrix slot a at m + a*F*F*L; t is scratch of at least F*F*L + 4*L doubles."""
+    cdef int F = ldim_size(dim)
+    cdef int L = lanes_size(lanes)
+    cdef int FF = F * F
+    cdef int FL = F * L
+    cdef int FFL = FF * L
+    cdef const Instruction* ins
+    cdef const double* a
+    cdef const double* b
+    cdef double* o
+    cdef double x, y, mu, value
+    cdef int32_t k
+    cdef int i, j, l, r, c, op
+    cdef double va[32 * MAX_LANES]
+    cdef double vb[32 * MAX_LANES]
+    for k in range(n):
+        ins = &code[k]
+        op = ins.op
+        if op == NO_OP:
+            pass
+        elif op == SCALAR_SUM:
+            lv_add(s + ins.out * L, s + ins.in1 * L, s + ins.in2 * L, L)
+        elif op == SCALAR_DIFF:
+            a = s + ins.in1 * L
+            b = s + ins.in2 * L
+            o = s + ins.out * L
+            for l in range(L):
+                o[l] = a[l] - b[l]
+        elif op == SCALAR_PRODUCT:
+            lv_mul(s + ins.out * L, s + ins.in1 * L, s + ins.in2 * L, L)
+        elif op == SCALAR_DIVISION:
+            a = s + ins.in1 * L
+            b = s + ins.in2 * L
+            o = s + ins.out * L
+            for l in range(L):
+                o[l] = a[l] / b[l]
+        elif op == SCALAR_ABS:
+            a = s + ins.in1 * L
+            o = s + ins.out * L
+            for l in range(L):
+                o[l] = fabs(a[l])
+        elif op == SCALAR_RECIPROCAL:
+            a = s + ins.in1 * L
+            o = s + ins.out * L
+            for l in range(L):
+                o[l] = 1.0 / a[l]
+        elif op == SCALAR_SIN:
+            a = s + ins.in1 * L
+            o = s + ins.out * L
+            for l in range(L):
+                o[l] = sin(a[l])
+        elif op == SCALAR_COS:
+            a = s + ins.in1 * L
+            o = s + ins.out * L
+            for l in range(L):
+                o[l] = cos(a[l])
+        elif op == SCALAR_TAN:
+            a = s + ins.in1 * L
+            o = s + ins.out * L
+            for l in range(L):
+                o[l] = tan(a[l])
+        elif op == SCALAR_ARCSIN:
+            a = s + ins.in1 * L
+            o = s + ins.out * L
+            for l in range(L):
+                o[l] = asin(a[l])
+        elif op == SCALAR_ARCCOS:
+            a = s + ins.in1 * L
+            o = s + ins.out * L
+            for l in range(L):
+                o[l] = acos(a[l])
+        elif op == SCALAR_ARCTAN:
+            a = s + ins.in1 * L
+            o = s + ins.out * L
+            for l in range(L):
+                o[l] = atan(a[l])
+        elif op == SCALAR_EXP:
+            a = s + ins.in1 * L
+            o = s + ins.out * L
+            for l in range(L):
+                o[l] = exp(a[l])
+        elif op == SCALAR_LOG:
+            a = s + ins.in1 * L
+            o = s + ins.out * L
+            for l in range(L):
+                o[l] = log(a[l])
+        elif op == SCALAR_HEAVYSIDE:
+            a = s + ins.in1 * L
+            o = s + ins.out * L
+            for l in range(L):
+                o[l] = 1.0 if a[l] >= 0.0 else 0.0
+        elif op == VECTOR_HEAVYSIDE:
+            a = v + ins.in1 * FL
+            o = v + ins.out * FL
+            for i in range(FL):
+                o[i] = 1.0 if a[i] > 0.0 else 0.0
+        elif op == MATRIX_HEAVYSIDE:
+            a = m + ins.in1 * FFL
+            o = m + ins.out * FFL
+            for i in range(FFL):
+                o[i] = 1.0 if a[i] > 0.0 else 0.0
+        elif op == SCALAR_VECTOR_PRODUCT:
+            a = s + ins.in1 * L
+            b = v + ins.in2 * FL
+            o = v + ins.out * FL
+            for i in range(F):
+                for l in range(L):
+                    o[i * L + l] = b[i * L + l] * a[l]
+        elif op == SCALAR_BROADCAST:
+            a = s + ins.in1 * L
+            o = v + ins.out * FL
+            for i in range(F):
+                memcpy(o + i * L, a, L * sizeof(double))
+        elif op == VECTOR_RECIPROCAL:
+            a = v + ins.in1 * FL
+            o = v + ins.out * FL
+            for i in range(FL):
+                o[i] = 1.0 / a[i]
+        elif op == VECTOR_NORM:
+            lv_vec_dot(v + ins.in1 * FL, v + ins.in1 * FL, F, L, t, t + FL)
+            o = s + ins.out * L
+            for l in range(L):
+                o[l] = sqrt(t[FL + l])
+        elif op == VECTOR_ABS:
+            a = v + ins.in1 * FL
+            o = v + ins.out * FL
+            for i in range(FL):
+                o[i] = fabs(a[i])
+        elif op == VECTOR_SUM:
+            lv_add(v + ins.out * FL, v + ins.in1 * FL, v + ins.in2 * FL, FL)
+        elif op == VECTOR_DIFF:
+            a = v + ins.in1 * FL
+            b = v + ins.in2 * FL
+            o = v + ins.out * FL
+            for i in range(FL):
+                o[i] = a[i] - b[i]
+        elif op == VECTOR_PRODUCT:
+            lv_mul(v + ins.out * FL, v + ins.in1 * FL, v + ins.in2 * FL, FL)
+        elif op == VECTOR_DIVISION:
+            a = v + ins.in1 * FL
+            b = v + ins.in2 * FL
+            o = v + ins.out * FL
+            for i in range(FL):
+                o[i] = a[i] / b[i]
+        elif op == VECTOR_INNER_PRODUCT:
+            lv_vec_dot(v + ins.in1 * FL, v + ins.in2 * FL, F, L, t, s + ins.out * L)
+        elif op == VECTOR_OUTER_PRODUCT:
+            # Inputs copied to locals first: gcc then knows the output cannot alias them (no runtime checks).
+            memcpy(va, v + ins.in1 * FL, FL * sizeof(double))
+            memcpy(vb, v + ins.in2 * FL, FL * sizeof(double))
+            o = m + ins.out * FFL
+            for i in range(F):
+                for j in range(F):
+                    for l in range(L):
+                        o[(i * F + j) * L + l] = va[i * L + l] * vb[j * L + l]
+        elif op == SCALAR_MATRIX_PRODUCT:
+            a = s + ins.in1 * L
+            b = m + ins.in2 * FFL
+            o = m + ins.out * FFL
+            for i in range(FF):
+                for l in range(L):
+                    o[i * L + l] = b[i * L + l] * a[l]
+        elif op == MATRIX_RECIPROCAL:
+            a = m + ins.in1 * FFL
+            o = m + ins.out * FFL
+            for i in range(FFL):
+                o[i] = 1.0 / a[i]
+        elif op == MATRIX_VECTOR_PRODUCT:
+            # via locals: out may alias in2, and gcc needs no runtime alias checks
+            memcpy(vb, v + ins.in2 * FL, FL * sizeof(double))
+            lv_mv(m + ins.in1 * FFL, vb, F, L, t, va)
+            memcpy(v + ins.out * FL, va, FL * sizeof(double))
+        elif op == VECTOR_COLUMN_BROADCAST:
+            a = v + ins.in1 * FL
+            o = m + ins.out * FFL
+            for i in range(F):
+                for j in range(F):
+                    memcpy(o + (i * F + j) * L, a + i * L, L * sizeof(double))
+        elif op == VECTOR_ROW_BROADCAST:
+            a = v + ins.in1 * FL
+            o = m + ins.out * FFL
+            for i in range(F):
+                memcpy(o + i * FL, a, FL * sizeof(double))
+        elif op == MATRIX_NORM:
+            lv_mat_sumsq(m + ins.in1 * FFL, F, F <= 8, L, t, t + FFL)
+            o = s + ins.out * L
+            for l in range(L):
+                o[l] = sqrt(t[FFL + l])
+        elif op == MATRIX_COLUMN_NORM:
+            a = m + ins.in1 * FFL
+            o = v + ins.out * FL
+            for j in range(F):
+                for i in range(F):
+                    lv_mul(t + i * L, a + (i * F + j) * L, a + (i * F + j) * L, L)
+                lv_scalar_tree(t, F, L, t + FL)
+                for l in range(L):
+                    o[j * L + l] = sqrt(t[FL + l])
+        elif op == MATRIX_ROW_NORM:
+            a = m + ins.in1 * FFL
+            o = v + ins.out * FL
+            for i in range(F):
+                lv_vec_dot(a + i * FL, a + i * FL, F, L, t, t + FL)
+                for l in range(L):
+                    o[i * L + l] = sqrt(t[FL + l])
+        elif op == MATRIX_TRANSPOSE:
+            a = m + ins.in1 * FFL
+            o = m + ins.out * FFL
+            if a == o:
+                for i in range(F):
+                    for j in range(i + 1, F):
+                        for l in range(L):
+                            x = o[(i * F + j) * L + l]
+                            o[(i * F + j) * L + l] = o[(j * F + i) * L + l]
+                            o[(j * F + i) * L + l] = x
+            else:
+                for i in range(F):
+                    for j in range(F):
+                        memcpy(o + (i * F + j) * L, a + (j * F + i) * L, L * sizeof(double))
+        elif op == MATRIX_ABS:
+            a = m + ins.in1 * FFL
+            o = m + ins.out * FFL
+            for i in range(FFL):
+                o[i] = fabs(a[i])
+        elif op == MATRIX_SUM:
+            lv_add(m + ins.out * FFL, m + ins.in1 * FFL, m + ins.in2 * FFL, FFL)
+        elif op == MATRIX_DIFF:
+            a = m + ins.in1 * FFL
+            b = m + ins.in2 * FFL
+            o = m + ins.out * FFL
+            for i in range(FFL):
+                o[i] = a[i] - b[i]
+        elif op == MATRIX_PRODUCT:
+            lv_mul(m + ins.out * FFL, m + ins.in1 * FFL, m + ins.in2 * FFL, FFL)
+        elif op == MATRIX_DIVISION:
+            a = m + ins.in1 * FFL
+            b = m + ins.in2 * FFL
+            o = m + ins.out * FFL
+            for i in range(FFL):
+                o[i] = a[i] / b[i]
+        elif op == MATRIX_MATRIX_PRODUCT:
+            # via t: out may alias an input
+            lv_mm(m + ins.in1 * FFL, m + ins.in2 * FFL, F, L, t)
+            memcpy(m + ins.out * FFL, t, FFL * sizeof(double))
+        elif op == SCALAR_MIN:
+            a = s + ins.in1 * L
+            b = s + ins.in2 * L
+            o = s + ins.out * L
+            for l in range(L):
+                x = a[l]
+                y = b[l]
+                o[l] = y if y < x else x
+        elif op == VECTOR_MIN:
+            a = v + ins.in1 * FL
+            b = v + ins.in2 * FL
+            o = v + ins.out * FL
+            for i in range(FL):
+                x = a[i]
+                y = b[i]
+                o[i] = y if y < x else x
+        elif op == MATRIX_MIN:
+            a = m + ins.in1 * FFL
+            b = m + ins.in2 * FFL
+            o = m + ins.out * FFL
+            for i in range(FFL):
+                x = a[i]
+                y = b[i]
+                o[i] = x if x < y else y
+        elif op == SCALAR_MAX:
+            a = s + ins.in1 * L
+            b = s + ins.in2 * L
+            o = s + ins.out * L
+            for l in range(L):
+                x = a[l]
+                y = b[l]
+                o[l] = y if x < y else x
+        elif op == VECTOR_MAX:
+            a = v + ins.in1 * FL
+            b = v + ins.in2 * FL
+            o = v + ins.out * FL
+            for i in range(FL):
+                x = a[i]
+                y = b[i]
+                o[i] = y if x < y else x
+        elif op == MATRIX_MAX:
+            a = m + ins.in1 * FFL
+            b = m + ins.in2 * FFL
+            o = m + ins.out * FFL
+            for i in range(FFL):
+                x = a[i]
+                y = b[i]
+                o[i] = x if x > y else y
+        elif op == VECTOR_MEAN:
+            lv_vec_sum(v + ins.in1 * FL, F, L, t, t + FL)
+            o = s + ins.out * L
+            for l in range(L):
+                o[l] = t[FL + l] / F
+        elif op == MATRIX_MEAN:
+            lv_mat_sum(m + ins.in1 * FFL, F, L, t, t + FFL)
+            o = s + ins.out * L
+            for l in range(L):
+                o[l] = t[FFL + l] / FF
+        elif op == MATRIX_ROW_MEAN:
+            a = m + ins.in1 * FFL
+            o = v + ins.out * FL
+            for i in range(F):
+                lv_vec_sum(a + i * FL, F, L, t, t + FL)
+                for l in range(L):
+                    o[i * L + l] = t[FL + l] / F
+        elif op == MATRIX_ROW_ST_DEV:
+            a = m + ins.in1 * FFL
+            o = v + ins.out * FL
+            for i in range(F):
+                lv_vec_sum(a + i * FL, F, L, t, t + FL)
+                lv_vec_dot(a + i * FL, a + i * FL, F, L, t, t + FL + L)
+                for l in range(L):
+                    mu = t[FL + l] / F
+                    o[i * L + l] = sqrt(t[FL + L + l] / F - mu * mu)
+        elif op == VECTOR_ST_DEV:
+            a = v + ins.in1 * FL
+            lv_vec_sum(a, F, L, t, t + FL)
+            lv_vec_dot(a, a, F, L, t, t + FL + L)
+            o = s + ins.out * L
+            for l in range(L):
+                mu = t[FL + l] / F
+                o[l] = sqrt(t[FL + L + l] / F - mu * mu)
+        elif op == MATRIX_ST_DEV:
+            a = m + ins.in1 * FFL
+            lv_mat_sum(a, F, L, t, t + FFL)
+            lv_mat_sumsq(a, F, F <= 4, L, t, t + FFL + L)
+            o = s + ins.out * L
+            for l in range(L):
+                mu = t[FFL + l] / FF
+                o[l] = sqrt(t[FFL + L + l] / FF - mu * mu)
+        elif op == SCALAR_CONST_SET:
+            value = ins.activation
+            o = s + ins.out * L
+            for l in range(L):
+                o[l] = value
+        elif op == VECTOR_CONST_SET:
+            if lane_fraction_index(F, ins.f0, &i):
+                value = <double> ins.f1
+                o = v + ins.out * FL + i * L
+                for l in range(L):
+                    o[l] = value
+        elif op == MATRIX_CONST_SET:
+            if lane_fraction_index(F, ins.f0, &r) and lane_fraction_index(F, ins.f1, &c):
+                value = <double> ins.f2
+                o = m + ins.out * FFL + (r * F + c) * L
+                for l in range(L):
+                    o[l] = value
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Training and validation of a batch (executor.train / validate / execute_dim for one epoch, per lane).
+
+cdef inline double lane_sigmoid(double x) noexcept nogil:
+    return 1.0 / (1.0 + exp(-x))
+
+
+cdef inline double lane_flip_and_squash(double x) noexcept nogil:
+    if isnan(x) or isinf(x):
+        return 0.0
+    return 1.0 + LANE_FLIP_SQUASH_C * atan(x)
+
+
+# The bank each op writes (SPEC 2.1): 0 none, 1 scalar, 2 vector, 3 matrix; op k at index k.
+cdef const char* LANE_OUT_BANK = b"0111111111" b"1111112322" b"2122222133" b"3233122333" b"3333123123" b"1122111231" b"23123"
+
+
+cdef bint writes_features(const Instruction* code, int32_t n) noexcept nogil:
+    """True if an instruction writes vector 0 (the features): only then must Learn's features be copied again."""
+    cdef int32_t k
+    for k in range(n):
+        if LANE_OUT_BANK[code[k].op] == c'2' and code[k].out == 0:
+            return True
+    return False
+
+
+cdef inline void gather(const LaneBatch* batch, bint valid, int64_t example, int F, int L, double* x,
+                        double* labels) noexcept nogil:
+    """x[i * L + l] = feature i of `example` of lane l's task (train or valid set), labels[l] its label."""
+    cdef int i, l
+    cdef const double* src
+    cdef const TaskData* task
+    for l in range(L):
+        task = batch.task[l]
+        if valid:
+            src = task.valid_features + example * F
+            labels[l] = task.valid_labels[example]
+        else:
+            src = task.train_features + example * F
+            labels[l] = task.train_labels[example]
+        for i in range(F):
+            x[i * L + l] = src[i]
+
+
+cdef void lane_run(LDim* dim, Lanes* lanes, LaneBatch* batch) noexcept nogil:
+    cdef int F = ldim_size(dim)
+    cdef int L = lanes_size(lanes)
+    cdef int D = batch.num_lanes
+    cdef int FL = F * L
+    cdef double* s = batch.cells
+    cdef double* v = s + batch.num_scalars * L
+    cdef double* m = v + batch.num_vectors * FL
+    cdef double* labels = batch.work                 # L labels of the current example
+    cdef double* t = labels + L                      # op scratch
+    cdef const Instruction* predict = batch.predict
+    cdef const Instruction* learn = batch.learn
+    cdef int32_t n_predict = batch.n_predict
+    cdef int32_t n_learn = batch.n_learn
+    cdef bint accuracy = batch.eval_type == EVAL_ACCURACY
+    cdef int64_t n = batch.num_train
+    cdef int64_t step, k
+    cdef int l, alive_count = D
+    cdef char alive[MAX_LANES]
+    cdef double loss[MAX_LANES]
+    cdef double err, e, p, abs_e, fitness
+    cdef ErrorRecord* record
+    # The features go straight into vector 0; Learn needs them copied again only if Predict overwrote them.
+    cdef bint refeed = writes_features(predict, n_predict)
+    for l in range(D):
+        alive[l] = 1
+        batch.fitness[l] = 0.0
+        loss[l] = 0.0
+    if n <= 0:
+        return
+    # Training (executor.train, epoch 0).
+    for step in range(n):
+        gather(batch, False, step, F, L, v, labels)
+        for l in range(L):
+            s[l] = 0.0
+        lane_code(dim, lanes, predict, n_predict, s, v, m, t)
+        if accuracy:
+            for l in range(L):
+                s[L + l] = lane_sigmoid(s[L + l])
+        for l in range(D):
+            if not alive[l]:
+                continue
+            err = fabs(labels[l] - s[L + l])
+            if not (err <= batch.max_abs_error):   # NaN or too large; the stopping step counts
+                alive[l] = 0
+                alive_count -= 1
+                batch.train_steps += step + 1
+                continue
+            record = batch.record[l]
+            if record != NULL and record.n_train < MAX_RECORDED_ERRORS:
+                record.train[record.n_train] = err
+                record.n_train += 1
+        if alive_count == 0:
+            return
+        if refeed:
+            gather(batch, False, step, F, L, v, labels)
+        memcpy(s, labels, L * sizeof(double))
+        lane_code(dim, lanes, learn, n_learn, s, v, m, t)
+    batch.train_steps += n * alive_count
+    # Validation (executor.validate).
+    for k in range(batch.num_valid):
+        gather(batch, True, k, F, L, v, labels)
+        for l in range(L):
+            s[l] = 0.0
+        lane_code(dim, lanes, predict, n_predict, s, v, m, t)
+        for l in range(D):
+            if not alive[l]:
+                continue
+            if accuracy:
+                p = lane_sigmoid(s[L + l])
+                if p > 1.0 or p < 0.0:
+                    e = INFINITY
+                elif (labels[l] > 0.5) == (p > 0.5):
+                    e = 0.0
+                else:
+                    e = 1.0
+                loss[l] += e
+            else:
+                e = labels[l] - s[L + l]
+                loss[l] += e * e
+            abs_e = fabs(e)
+            if not (abs_e <= batch.max_abs_error):   # NaN or too large: fitness 0
+                alive[l] = 0
+                alive_count -= 1
+                continue
+            record = batch.record[l]
+            if record != NULL and record.n_valid < MAX_RECORDED_ERRORS:
+                record.valid[record.n_valid] = abs_e
+                record.n_valid += 1
+        if alive_count == 0:
+            return
+    for l in range(D):
+        if not alive[l]:
+            continue
+        loss[l] /= batch.task[l].n_valid
+        if accuracy:
+            fitness = 1.0 - loss[l]
+        else:
+            fitness = lane_flip_and_squash(sqrt(loss[l]))
+        batch.fitness[l] = fitness if 0.0 < fitness else 0.0   # execute_dim's best over the one epoch
+
+
+cdef void run_lanes(LDim* dim, LaneBatch* batch) noexcept nogil:
+    if batch.stride == 4:
+        lane_run(dim, <Lanes4*> NULL, batch)
+    elif batch.stride == 8:
+        lane_run(dim, <Lanes8*> NULL, batch)
+    else:
+        lane_run(dim, <Lanes16*> NULL, batch)
+
+
+cdef void run_lane_batch(LaneBatch* batch) noexcept nogil:
+    """Train and validate the batch's lanes (stride 4, 8 or 16); fills batch.fitness[0 .. num_lanes - 1], adds
+    to train_steps."""
+    cdef int F = batch.features_size
+    if F == 4:
+        run_lanes(<LDim4*> NULL, batch)
+    elif F == 2:
+        run_lanes(<LDim2*> NULL, batch)
+    elif F == 8:
+        run_lanes(<LDim8*> NULL, batch)
+    elif F == 16:
+        run_lanes(<LDim16*> NULL, batch)
+    else:
+        run_lanes(<LDim32*> NULL, batch)
+
+
+def kernel_address() -> int:
+    """Address of this module's run_lane_batch (the evaluator calls it through a pointer)."""
+    return <uintptr_t> &run_lane_batch
