@@ -21,6 +21,8 @@ Every problem with the files (missing, truncated, corrupt, newer schema, config 
 from __future__ import annotations
 
 import concurrent.futures
+import ctypes
+import ctypes.util
 import dataclasses
 import datetime
 import fcntl
@@ -295,6 +297,35 @@ def _check_run_file(path: Path) -> None:
         raise RunStoreError(f"{path}: damaged file (checksum mismatch)")
 
 
+SWMR_READ_ATTEMPTS = 25   # HDF5's SWMR readers retry a failed metadata checksum with a doubling pause; its
+                           # default (100) never ends on a damaged file, 25 gives up after a few milliseconds
+
+
+def _hdf5_library() -> ctypes.CDLL | None:
+    """The HDF5 library h5py uses (for the one property h5py does not expose), or None if not found."""
+    folder = Path(h5py.__file__).resolve().parent
+    for candidate in (*sorted(folder.parent.glob("h5py.libs/libhdf5-*.so*")), *sorted(folder.glob("*.libs/libhdf5*"))):
+        try:
+            return ctypes.CDLL(str(candidate))
+        except OSError:
+            continue
+    name = ctypes.util.find_library("hdf5")
+    return ctypes.CDLL(name) if name else None
+
+
+_HDF5 = _hdf5_library()
+
+
+def _swmr_read_fapl() -> h5py.h5p.PropFAID:
+    """File access for SWMR readers: libver v110, no file locking, few metadata read attempts."""
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_libver_bounds(h5py.h5f.LIBVER_V110, h5py.h5f.LIBVER_V110)
+    fapl.set_file_locking(False, True)
+    if _HDF5 is not None:
+        _HDF5.H5Pset_metadata_read_attempts(ctypes.c_int64(fapl.id), ctypes.c_uint(SWMR_READ_ATTEMPTS))
+    return fapl
+
+
 def _open_read(path: Path) -> h5py.File:
     """Open a run file for reading, also while a writer appends (SWMR); RunStoreError on any problem."""
     if not path.exists():
@@ -314,7 +345,8 @@ def _open_read(path: Path) -> h5py.File:
             except OSError as error:
                 if "already open for write" not in str(error) and not _short_tail(str(error)):
                     raise
-            return h5py.File(path, "r", swmr=True, libver=LIBVER, locking=False)
+            return h5py.File(h5py.h5f.open(os.fsencode(path), h5py.h5f.ACC_RDONLY | h5py.h5f.ACC_SWMR_READ,
+                                           fapl=_swmr_read_fapl()))
         except OSError as error:
             message = " ".join(str(error).split())
             transient = ("already open for write", "not already open for SWMR writing", "unable to lock file")

@@ -2,9 +2,9 @@
 directory into every command that reads one. The rule: it works, or it gives a one-line error (naming the
 file, for run files), and no file changes.
 
-CI runs a small budget (290 examples, ~10 s on a quiet machine). For a nightly-size run set AZERO_FUZZ_EXAMPLES
-(examples per test; 3400 gives 10,200 over the three tests, each example feeding several entry points), random
-rather than derandomized: `AZERO_FUZZ_EXAMPLES=3400 pytest -q tests/test_fuzz.py`.
+CI runs a small budget (290 examples; 28 s on the shared 2-core machine under load 15). For a nightly-size
+run set AZERO_FUZZ_EXAMPLES (examples per test; 3400 gives 10,200 over the three tests, each example feeding
+several entry points), random rather than derandomized: `AZERO_FUZZ_EXAMPLES=3400 pytest -q tests/test_fuzz.py`.
 """
 import faulthandler
 import hashlib
