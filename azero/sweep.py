@@ -128,7 +128,7 @@ def _merge(base: dict, overrides: dict) -> dict:
 def _resolve(name: str) -> Path:
     """A sweep preset name (azero/presets/sweeps/NAME.toml) or a file."""
     path = Path(name)
-    if path.suffix == ".toml" or path.exists():
+    if path.suffix == ".toml" or path.is_file():
         return path
     available = sorted(p.stem for p in _PRESET_FOLDER.glob("*.toml"))
     if name not in available:
@@ -139,7 +139,7 @@ def _resolve(name: str) -> Path:
 def _base_table(base: str, folder: Path, where: str) -> tuple[dict, str]:
     """The TOML table of an arm's base config (a search preset or a file relative to the sweep file)."""
     path = folder / base
-    if not (base.endswith(".toml") or path.exists()):
+    if not (base.endswith(".toml") or path.is_file()):
         try:
             path = presets.path(base)
         except ConfigError as error:
