@@ -310,9 +310,10 @@ class IslandsSpec:
 @dataclasses.dataclass(frozen=True)
 class SuccessSpec:
     """Success criterion (ours, for experiments and sweeps): a search succeeds when an evaluated individual's
-    T_search fitness exceeds the fitness of `reference` (a hand-designed model name of azero.algorithms or a
-    program file) on the same tasks by more than `tolerance` (negative: accepts that much shortfall). Counted
-    once per search, at its first success; with `stop` the search then ends (T_select and T_final as usual)."""
+    T_search fitness reaches the fitness of `reference` (a hand-designed model name of azero.algorithms or a
+    program file) on the same tasks, less `tolerance`: fitness >= reference - tolerance (a negative tolerance
+    asks for a margin above it). Counted once per search, at its first success; with `stop` the search then
+    ends (T_select and T_final as usual)."""
 
     reference: str
     tolerance: float = 0.0

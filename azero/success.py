@@ -2,8 +2,8 @@
 
 The reference (a hand-designed model of azero.algorithms or a program file) is scored on each experiment's
 T_search tasks the way T_select and T_final are scored: mean fitness, no FEC, no train budget, random ops drawn
-from MT19937(REFERENCE_SEED). A search succeeds at the first evaluated individual whose T_search fitness exceeds
-that score by more than `tolerance`; the evolution reports every new best-ever fitness with its individual
+from MT19937(REFERENCE_SEED). A search succeeds at the first evaluated individual whose T_search fitness reaches
+that score less `tolerance` (>=: rediscovering the reference itself counts); the evolution reports every new best-ever fitness with its individual
 count, so the individual is exact even though the check runs between generations.
 """
 from __future__ import annotations
@@ -58,14 +58,14 @@ class SuccessWatch:
         if self.success is not None:
             return
         evolution = search.evolution
-        threshold = self.reference_fitness + self.spec.tolerance
+        threshold = self.reference_fitness - self.spec.tolerance
         for i in range(evolution.num_improved):
             fitness = float(evolution.improved_fitness[i])
-            if fitness > threshold:
+            if fitness >= threshold:
                 self.success = Success(len(search.experiments), int(evolution.improved_individuals[i]), fitness,
                                        self.reference_fitness)
-                search.say(f"Success: individual {self.success.individual} has search fitness {fitness:.6f} > "
-                           f"reference {self.reference_fitness:.6f} + tolerance {self.spec.tolerance}")
+                search.say(f"Success: individual {self.success.individual} has search fitness {fitness:.6f} >= "
+                           f"reference {self.reference_fitness:.6f} - tolerance {self.spec.tolerance}")
                 return
 
     @property

@@ -41,7 +41,7 @@ max_individuals = 500
 search_tasks = [{task}]
 select_tasks = [{task}]
 final_tasks = [{task}]
-success = {{ reference = "{folder / 'weak.txt'}", tolerance = 0.1, stop = true }}
+success = {{ reference = "{folder / 'weak.txt'}", tolerance = -0.1, stop = true }}
 
 [[arms]]
 name = "backprop/evolution"
