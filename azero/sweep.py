@@ -1,4 +1,4 @@
-"""Sweeps: arms x replicates of single-process searches, spread over MPI ranks, one HDF5 row per search.
+"""Sweeps: arms x replicates of seeded searches, spread over MPI ranks, one HDF5 row per search.
 
 A sweep file (TOML) lists arms; an arm is a base config (preset name or TOML file) plus overrides::
 
@@ -7,6 +7,7 @@ A sweep file (TOML) lists arms; an arm is a base config (preset name or TOML fil
     replicates = 3               # searches per arm (an arm may set its own)
     write_every_seconds = 2.0    # how often finished rows are written (always at the end)
     compare_with = ["linear"]    # hand-designed models `azero show` compares T_select / T_final fitness with
+    ranks_per_search = 1         # MPI ranks (islands) per search
 
     [overrides]                  # applied to every arm's config (tables merge key by key)
     max_individuals = 2000
@@ -24,7 +25,10 @@ its name and r, never on the number of ranks, the order jobs ran in or the other
 
 Ranks. Under ``mpiexec -n N`` rank 0 hands out jobs one at a time (the next job to whoever asks) and runs searches
 itself; it answers requests between its own generations and between jobs, so N ranks keep N cores busy. Only
-rank 0 writes. An exception on any rank aborts the whole job (azero.islands).
+rank 0 writes. An exception on any rank aborts the whole job (azero.islands). With ``ranks_per_search = k``
+(default 1) the ranks form groups of k consecutive ranks (N must be a multiple of k) and every search is a k-island
+search (azero.islands, with its arm's ``[islands]`` settings) on one group; the group's first rank asks for
+its jobs. Rows then depend on k, which is recorded with them.
 
 Storage (``DIR/sweep.h5``): the sweep text, the arms with their resolved configs, and a table of rows sorted by
 (arm, replicate). The file is only ever replaced whole (write a temporary file, fsync, rename), so a kill at any
@@ -66,7 +70,8 @@ ROW_DTYPE = np.dtype([
     ("succeeded", np.bool_), ("success_individual", np.int64), ("success_fitness", np.float64),
     ("reference_fitness", np.float64), ("program", _STRING),
 ])
-_TOP_KEYS = ("name", "seed", "replicates", "write_every_seconds", "compare_with", "overrides", "arms")
+_TOP_KEYS = ("name", "seed", "replicates", "write_every_seconds", "compare_with", "ranks_per_search", "overrides",
+             "arms")
 _ARM_KEYS = ("name", "base", "group", "replicates", "overrides")
 
 
@@ -93,6 +98,7 @@ class SweepSpec:
     arms: list[Arm]
     compare_with: list[str]
     write_every_seconds: float
+    ranks_per_search: int
     text: str
 
     def jobs(self) -> list[tuple[int, int]]:
@@ -183,6 +189,9 @@ def load_spec(name_or_path: str) -> SweepSpec:
     replicates = _field(data, "replicates", int, where, 1)
     write_every = _field(data, "write_every_seconds", float, where, 2.0)
     compare_with = _field(data, "compare_with", list, where, [])
+    ranks_per_search = _field(data, "ranks_per_search", int, where, 1)
+    if ranks_per_search < 1:
+        raise SweepError(f"{where}: ranks_per_search: must be >= 1, got {ranks_per_search}")
     common = _field(data, "overrides", dict, where, {})
     if not 0 <= seed < 2**32:
         raise SweepError(f"{where}: seed: must be in 0 .. 2^32 - 1, got {seed}")
@@ -217,7 +226,7 @@ def load_spec(name_or_path: str) -> SweepSpec:
         except ConfigError as error:
             raise SweepError(str(error)) from None
         arms.append(Arm(arm_name, _field(table, "group", str, here, ""), count, cfg))
-    return SweepSpec(name, seed, arms, list(compare_with), write_every, text)
+    return SweepSpec(name, seed, arms, list(compare_with), write_every, ranks_per_search, text)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -236,6 +245,7 @@ class SweepData:
     arm_replicates: list[int]
     arm_configs: list[SearchConfig]
     compare_with: list[str]
+    ranks_per_search: int
     rows: np.ndarray
 
 
@@ -252,6 +262,7 @@ def _write(run_dir: Path, spec: SweepSpec, rows: dict[tuple[int, int], tuple]) -
         f.attrs["seed"] = spec.seed
         f.attrs["sweep_toml"] = spec.text
         f.attrs["compare_with"] = ",".join(spec.compare_with)
+        f.attrs["ranks_per_search"] = spec.ranks_per_search
         arms = f.create_group("arms")
         arms.create_dataset("name", data=[arm.name for arm in spec.arms], dtype=_STRING)
         arms.create_dataset("group", data=[arm.group for arm in spec.arms], dtype=_STRING)
@@ -290,7 +301,7 @@ def read_sweep(run_dir: str | os.PathLike) -> SweepData:
             return SweepData(str(f.attrs["name"]), int(f.attrs["seed"]), str(f.attrs["sweep_toml"]), names,
                              groups, [int(n) for n in arms["replicates"][()]],
                              [SearchConfig.from_toml(text) for text in tomls],
-                             [m for m in compare.split(",") if m], rows)
+                             [m for m in compare.split(",") if m], int(f.attrs["ranks_per_search"]), rows)
     except SweepError:
         raise
     except (OSError, KeyError, ValueError) as error:
@@ -302,8 +313,10 @@ def _finished_rows(run_dir: Path, spec: SweepSpec) -> dict[tuple[int, int], tupl
     if not (run_dir / SWEEP_FILE).exists():
         return {}
     stored = read_sweep(run_dir)
-    if stored.seed != spec.seed or stored.arm_names != [arm.name for arm in spec.arms]:
-        raise SweepError(f"{run_dir}: holds another sweep (seed or arm names differ); use another --run-dir")
+    if stored.seed != spec.seed or stored.arm_names != [arm.name for arm in spec.arms] or \
+            stored.ranks_per_search != spec.ranks_per_search:
+        raise SweepError(f"{run_dir}: holds another sweep (seed, arm names or ranks_per_search differ); use "
+                         "another --run-dir")
     for arm, cfg in zip(spec.arms, stored.arm_configs):
         if cfg != arm.config:
             raise SweepError(f"{run_dir}: arm {arm.name!r} has another config than when the sweep started; "
@@ -393,7 +406,8 @@ class _Coordinator:
         self.comm = comm
         self.progress = progress
         self.last_write = time.monotonic()
-        self.busy_workers = 0 if comm is None else comm.Get_size() - 1   # not yet told to stop
+        # first ranks of the other groups not yet told to stop
+        self.busy_workers = 0 if comm is None else comm.Get_size() // spec.ranks_per_search - 1
         self.dirty = False
 
     def next_job(self) -> tuple[int, int] | None:
@@ -438,15 +452,22 @@ class _Coordinator:
             self._answer(status.Get_source(), row)
 
 
-def _serving_island(coordinator: _Coordinator):
-    """A LocalIsland that serves the other ranks after every generation of rank 0's own searches."""
+def _island(group: Any, cfg: SearchConfig, coordinator: _Coordinator | None) -> Any:
+    """The island of one search: LocalIsland (groups of 1) or an MPIIsland over the group; on rank 0 one that
+    also serves the other groups' requests after every generation."""
+    from azero.islands import MPIIsland
     from azero.search import LocalIsland
 
-    class ServingIsland(LocalIsland):
+    base = LocalIsland if group is None else MPIIsland
+    if coordinator is None:
+        return None if group is None else MPIIsland(group, cfg)
+
+    class ServingIsland(base):
         def after_generation(self, search) -> None:
+            super().after_generation(search)
             coordinator.serve()
 
-    return ServingIsland()
+    return ServingIsland() if group is None else ServingIsland(group, cfg)
 
 
 def run_sweep(name_or_path: str, run_dir: str | os.PathLike | None = None, *, comm: Any = None,
@@ -455,29 +476,40 @@ def run_sweep(name_or_path: str, run_dir: str | os.PathLike | None = None, *, co
     or None for one process. Only rank 0 reads the sweep's directory, writes and prints."""
     out = sys.stdout if out is None else out
     rank = 0 if comm is None else comm.Get_rank()
+    size = 1 if comm is None else comm.Get_size()
     spec = load_spec(name_or_path)   # every rank builds the configs (they are small; errors abort the job)
-    if rank != 0:
-        _work(spec, comm)
-        return Path(run_dir) if run_dir is not None else Path("sweeps") / spec.name
+    per = spec.ranks_per_search
+    if size % per:
+        raise SweepError(f"{name_or_path}: ranks_per_search = {per} needs a multiple of {per} MPI ranks "
+                         f"(mpiexec -n {per}, {2 * per}, ...), got {size}")
+    group = None if per == 1 else comm.Split(rank // per, rank)
     folder = Path(run_dir) if run_dir is not None else Path("sweeps") / spec.name
+    if rank != 0:
+        if rank % per:
+            _follow(spec, group)
+        else:
+            _lead(spec, comm, group)
+        return folder
     folder.mkdir(parents=True, exist_ok=True)
     (folder / (SWEEP_FILE + ".tmp")).unlink(missing_ok=True)   # a write cut short by a kill
     rows = _finished_rows(folder, spec)
     total = len(spec.jobs())
-    ranks = 1 if comm is None else comm.Get_size()
     print(f"Sweep {spec.name}: {len(spec.arms)} arms, {total} searches ({len(rows)} already done), "
-          f"{ranks} rank{'s' if ranks > 1 else ''}; results in {folder / SWEEP_FILE}", file=out, flush=True)
+          f"{size} rank{'s' if size > 1 else ''}, {per} per search; results in {folder / SWEEP_FILE}",
+          file=out, flush=True)
     progress = _Progress(total, len(rows), out, progress_bar)
     coordinator = _Coordinator(spec, folder, rows, comm, progress)
     coordinator.write()
-    island = _serving_island(coordinator)
     try:
         while True:
             coordinator.serve()
             job = coordinator.next_job()
+            if group is not None:
+                group.bcast(job, root=0)
             if job is None:
                 break
-            coordinator.record(run_job(spec, *job, island=island))
+            cfg = spec.arms[job[0]].config
+            coordinator.record(run_job(spec, *job, island=_island(group, cfg, coordinator)))
         if comm is not None:
             coordinator.drain()
     finally:
@@ -489,11 +521,23 @@ def run_sweep(name_or_path: str, run_dir: str | os.PathLike | None = None, *, co
     return folder
 
 
-def _work(spec: SweepSpec, comm: Any) -> None:
-    """A rank > 0: ask for a job (carrying the last row), run it, until told to stop."""
+def _lead(spec: SweepSpec, comm: Any, group: Any) -> None:
+    """The first rank of a group other than rank 0's: ask for a job (carrying the last row), pass it to the
+    group, run it, until told to stop."""
     row = None
     while True:
         job = comm.sendrecv(row, dest=0, sendtag=_TAG_REQUEST, source=0, recvtag=_TAG_JOB)
+        if group is not None:
+            group.bcast(job, root=0)
         if job is None:
             return
-        row = run_job(spec, *job)
+        row = run_job(spec, *job, island=_island(group, spec.arms[job[0]].config, None))
+
+
+def _follow(spec: SweepSpec, group: Any) -> None:
+    """Another rank of a group: run the searches its first rank passes on, as one of their islands."""
+    while True:
+        job = group.bcast(None, root=0)
+        if job is None:
+            return
+        run_job(spec, *job, island=_island(group, spec.arms[job[0]].config, None))

@@ -188,3 +188,35 @@ def test_difficulty_counts_evaluations_up_to_the_first_success(tmp_path):
     assert group.evolution is arms[0] and group.random_search is arms[1]
     if arms[1].successes:
         assert group.difficulty == expected / arms[1].successes
+
+
+def test_two_rank_searches_are_the_island_search_of_the_same_seed(tmp_path):
+    sweep = sweep_file(tmp_path, replicates=2)
+    sweep.write_text(sweep.read_text().replace("compare_with", "ranks_per_search = 2\ncompare_with")
+                     .replace("max_individuals = 500", "max_individuals = 300\nislands = { migrate_every = 100 }"))
+    out = finish(azero("sweep", str(sweep), "--run-dir", "pairs", cwd=tmp_path, ranks=2))
+    assert "2 ranks, 2 per search" in out
+    data = read_sweep(tmp_path / "pairs")
+    assert data.ranks_per_search == 2 and len(data.rows) == 4
+    spec = load_spec(str(sweep))
+    row = data.rows[2]   # arm 1 (random search), replicate 0
+    (tmp_path / "arm.toml").write_text(spec.arms[1].config.to_toml())
+    lines = finish(azero("search", "arm.toml", "--seed", str(spec.seed_of(1, 0)), "--no-store", cwd=tmp_path,
+                         ranks=2)).splitlines()
+    assert f"Select fitness for candidate algorithm = {row['select_fitness']:.6f}" in lines
+    assert f"Final evaluation fitness (on unseen data) = {row['final_fitness']:.6f}" in lines
+    # one process cannot run 2-rank searches: a one-line error, nothing written
+    assert main(["sweep", str(sweep), "--run-dir", str(tmp_path / "single")]) == 2
+    assert not (tmp_path / "single").exists()
+
+
+@pytest.mark.parametrize("name", ["fig4", "fig4_smoke", "digits_ablation"])
+def test_shipped_sweeps_load(name):
+    spec = load_spec(name)
+    assert len({arm.name for arm in spec.arms}) == len(spec.arms)
+    if name.startswith("fig4"):
+        groups = {arm.group for arm in spec.arms}
+        assert len(groups) == 4 and sorted(arm.config.mode for arm in spec.arms) == ["evolution"] * 4 + ["random_search"] * 4
+        assert all(arm.config.success is not None and arm.config.success.stop for arm in spec.arms)
+    else:
+        assert spec.ranks_per_search == 2 and [arm.replicates for arm in spec.arms] == [20, 20]
