@@ -275,7 +275,7 @@ class Search:
         self.evolution = None
         self.evaluator = None
         if self.success_watch is not None:
-            self.success_watch.success = state.get("success")  # run stores do not record it (docs/experiments.md)
+            self.success_watch.success = state.get("success")  # run stores do not record it (README)
         saved = state["evolution"]
         if saved is None:
             return

@@ -194,8 +194,9 @@ def summary(run_dir: str | os.PathLike) -> str:
 
 
 def plot_figure4(run_dir: str | os.PathLike, path: str | os.PathLike) -> str:
-    """The Figure 4 chart: evolution/random-search success-rate ratio against task difficulty, log axes, 95%
-    error bars. Groups without a finite ratio (no random-search success) are listed in the caption instead."""
+    """Two panels. Left, the Figure 4 chart: evolution/random-search success-rate ratio against task difficulty,
+    log axes, 95% error bars (groups without a finite ratio yet are named below it). Right: every paired arm's
+    success rate with its 95% Wilson interval (an upper bound when nothing succeeded)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -205,27 +206,39 @@ def plot_figure4(run_dir: str | os.PathLike, path: str | os.PathLike) -> str:
     ratios = group_ratios(arm_summaries(data))
     if not ratios:
         raise ValueError(f"{run_dir}: no group with one evolution and one random-search arm to plot")
-    shown = [g for g in ratios if math.isfinite(g.difficulty) and g.ratio > 0 and math.isfinite(g.ratio)]
+    shown = [g for g in ratios if math.isfinite(g.difficulty) and 0 < g.ratio < math.inf]
     missing = [g for g in ratios if g not in shown]
-    fig, ax = plt.subplots(figsize=(6, 4.2))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4))
     for g in shown:
         low = g.ratio - g.low if math.isfinite(g.low) else 0.0
         high = g.high - g.ratio if math.isfinite(g.high) else 0.0
-        ax.errorbar([g.difficulty], [g.ratio], yerr=[[low], [high]], fmt="o", capsize=4, label=g.group)
-    ax.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("task difficulty (1 / random-search success rate per evaluation)")
-    ax.set_ylabel("relative success rate (evolution / random search)")
-    title = f"{data.name}: evolution vs random search"
-    if missing:
-        title += "\nnot shown (no ratio yet): " + ", ".join(
-            f"{g.group} ({g.evolution.successes}/{g.evolution.runs} vs {g.random_search.successes}/"
-            f"{g.random_search.runs})" for g in missing)
-    ax.set_title(title, fontsize=9)
+        left.errorbar([g.difficulty], [g.ratio], yerr=[[low], [high]], fmt="o", capsize=4, label=g.group)
+    left.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
+    left.set_xscale("log")
+    left.set_yscale("log")
+    left.set_xlabel("task difficulty (1 / random-search success rate per evaluation)")
+    left.set_ylabel("relative success rate (evolution / random search)")
+    left.set_title("evolution vs random search (95% intervals)", fontsize=10)
     if shown:
-        ax.legend(fontsize=8)
+        left.legend(fontsize=8)
+    if missing:
+        left.text(0.02, 0.02, "no ratio yet:\n" + "\n".join(
+            f"{g.group}: {g.evolution.successes}/{g.evolution.runs} vs {g.random_search.successes}/"
+            f"{g.random_search.runs}" for g in missing), transform=left.transAxes, fontsize=8, va="bottom")
+    for offset, mode, color in ((-0.15, "evolution", "tab:blue"), (0.15, "random search", "tab:orange")):
+        arms = [g.evolution if mode == "evolution" else g.random_search for g in ratios]
+        x = np.arange(len(arms)) + offset
+        rates = np.array([a.rate for a in arms])
+        right.errorbar(x, rates, yerr=[rates - [a.low for a in arms], [a.high for a in arms] - rates], fmt="o",
+                       capsize=4, color=color, label=mode)
+    right.set_xticks(np.arange(len(ratios)), [f"{g.group}\n({g.evolution.runs}+{g.random_search.runs} runs)"
+                                              for g in ratios], fontsize=8)
+    right.set_ylabel("success rate per search (95% Wilson)")
+    right.set_ylim(bottom=0.0)
+    right.set_title("success rates at equal budgets", fontsize=10)
+    right.legend(fontsize=8)
+    fig.suptitle(f"sweep {data.name}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
     return str(path)
