@@ -3,8 +3,9 @@
 The reference (a hand-designed model of azero.algorithms or a program file) is scored on each experiment's
 T_search tasks the way T_select and T_final are scored: mean fitness, no FEC, no train budget, random ops drawn
 from MT19937(REFERENCE_SEED). A search succeeds at the first evaluated individual whose T_search fitness reaches
-that score less `tolerance` (>=: rediscovering the reference itself counts); the evolution reports every new best-ever fitness with its individual
-count, so the individual is exact even though the check runs between generations.
+that score less `tolerance` (>=: rediscovering the reference itself counts); the evolution reports every new
+best-ever fitness with its individual count, so the individual is exact even though the check runs between
+generations.
 """
 from __future__ import annotations
 

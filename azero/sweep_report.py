@@ -67,6 +67,7 @@ class ArmSummary:
     final_mean: float
     final_se: float
     wall_seconds: float
+    has_criterion: bool          # the arm's config has a [success] table (otherwise nothing can succeed)
 
 
 def _mean_se(values: np.ndarray) -> tuple[float, float]:
@@ -88,7 +89,8 @@ def arm_summaries(data: SweepData) -> list[ArmSummary]:
         final = _mean_se(rows["final_fitness"])
         out.append(ArmSummary(name, data.arm_groups[index], data.arm_configs[index].mode,
                               data.arm_replicates[index], n, x, x / n if n else float("nan"), low, high,
-                              evaluations, *select, *final, float(rows["wall_seconds"].sum())))
+                              evaluations, *select, *final, float(rows["wall_seconds"].sum()),
+                              data.arm_configs[index].success is not None))
     return out
 
 
@@ -160,12 +162,15 @@ def summary(run_dir: str | os.PathLike) -> str:
     done = sum(a.runs for a in arms)
     out = [f"Sweep {data.name} (seed {data.seed}): {len(arms)} arms, {done} of {sum(a.planned for a in arms)} "
            f"searches done, {sum(a.wall_seconds for a in arms):.0f} s of search time\n\n"]
-    out.append(_table(
-        ["arm", "mode", "runs", "successes", "rate", "95% Wilson", "evaluations", "select (mean +- s.e.)",
-         "final (mean +- s.e.)"],
-        [[a.name, a.mode, f"{a.runs}/{a.planned}", str(a.successes), _num(a.rate),
-          f"[{_num(a.low)}, {_num(a.high)}]", str(a.evaluations), f"{_num(a.select_mean, 4)} +- {_num(a.select_se, 4)}",
-          f"{_num(a.final_mean, 4)} +- {_num(a.final_se, 4)}"] for a in arms]))
+    rows = []
+    for a in arms:
+        success = (str(a.successes), _num(a.rate), f"[{_num(a.low)}, {_num(a.high)}]") if a.has_criterion \
+            else ("-", "-", "-")
+        rows.append([a.name, a.mode, f"{a.runs}/{a.planned}", *success, str(a.evaluations),
+                     f"{_num(a.select_mean, 4)} +- {_num(a.select_se, 4)}",
+                     f"{_num(a.final_mean, 4)} +- {_num(a.final_se, 4)}"])
+    out.append(_table(["arm", "mode", "runs", "successes", "rate", "95% Wilson", "evaluations",
+                       "select (mean +- s.e.)", "final (mean +- s.e.)"], rows))
     ratios = group_ratios(arms)
     if ratios:
         out.append("\nEvolution / random search (success rates at equal budgets; 95% interval by the log method):\n")
