@@ -161,12 +161,13 @@ def _base_table(base: str, folder: Path, where: str) -> tuple[dict, str]:
 _KIND_WORDS = {int: "an integer", str: "a string", dict: "a table", list: "an array", float: "a number"}
 
 
-def _field(table: dict, key: str, kind: type, where: str, default: Any = None) -> Any:
-    """table[key] (or `default`), which must be of `kind` (float accepts integers; int never accepts booleans)."""
+def _field(table: dict, key: str, kind: type, prefix: str, default: Any = None) -> Any:
+    """table[key] (or `default`), which must be of `kind` (float accepts integers; int never accepts booleans);
+    errors name the field as prefix + key."""
     value = table.get(key, default)
     accepted = (int, float) if kind is float else kind
     if isinstance(value, bool) and kind is not bool or not isinstance(value, accepted):
-        raise SweepError(f"{where}: {key}: expected {_KIND_WORDS[kind]}, got {value!r}")
+        raise SweepError(f"{prefix}{key}: expected {_KIND_WORDS[kind]}, got {value!r}")
     return float(value) if kind is float else value
 
 
@@ -181,18 +182,19 @@ def load_spec(name_or_path: str) -> SweepSpec:
     except tomllib.TOMLDecodeError as error:
         raise SweepError(f"{path}: invalid TOML: {error}") from None
     where = str(path)
+    top = f"{where}: "
     for key in data:
         if key not in _TOP_KEYS:
             raise SweepError(f"{where}: {key}: unknown field (expected one of {', '.join(_TOP_KEYS)})")
-    name = _field(data, "name", str, where, path.stem)
-    seed = _field(data, "seed", int, where, 1)
-    replicates = _field(data, "replicates", int, where, 1)
-    write_every = _field(data, "write_every_seconds", float, where, 2.0)
-    compare_with = _field(data, "compare_with", list, where, [])
-    ranks_per_search = _field(data, "ranks_per_search", int, where, 1)
+    name = _field(data, "name", str, top, path.stem)
+    seed = _field(data, "seed", int, top, 1)
+    replicates = _field(data, "replicates", int, top, 1)
+    write_every = _field(data, "write_every_seconds", float, top, 2.0)
+    compare_with = _field(data, "compare_with", list, top, [])
+    ranks_per_search = _field(data, "ranks_per_search", int, top, 1)
     if ranks_per_search < 1:
         raise SweepError(f"{where}: ranks_per_search: must be >= 1, got {ranks_per_search}")
-    common = _field(data, "overrides", dict, where, {})
+    common = _field(data, "overrides", dict, top, {})
     if not 0 <= seed < 2**32:
         raise SweepError(f"{where}: seed: must be in 0 .. 2^32 - 1, got {seed}")
     if write_every < 0:
@@ -201,7 +203,7 @@ def load_spec(name_or_path: str) -> SweepSpec:
         if model not in algorithms.MODEL_NAMES:
             raise SweepError(f"{where}: compare_with: unknown model {model!r} (expected one of "
                              f"{', '.join(algorithms.MODEL_NAMES)})")
-    arms_data = _field(data, "arms", list, where, [])
+    arms_data = _field(data, "arms", list, top, [])
     if not arms_data:
         raise SweepError(f"{where}: arms: needs at least one [[arms]] table")
     arms, names = [], set()
@@ -212,20 +214,20 @@ def load_spec(name_or_path: str) -> SweepSpec:
         for key in table:
             if key not in _ARM_KEYS:
                 raise SweepError(f"{here}.{key}: unknown field (expected one of {', '.join(_ARM_KEYS)})")
-        arm_name = _field(table, "name", str, here)
+        arm_name = _field(table, "name", str, f"{here}.")
         if arm_name in names:
             raise SweepError(f"{here}.name: {arm_name!r} is given twice")
         names.add(arm_name)
-        count = _field(table, "replicates", int, here, replicates)
+        count = _field(table, "replicates", int, f"{here}.", replicates)
         if count < 1:
             raise SweepError(f"{here}.replicates: must be >= 1, got {count}")
-        base, source = _base_table(_field(table, "base", str, here), path.parent, here)
-        merged = _merge(_merge(base, common), _field(table, "overrides", dict, here, {}))
+        base, source = _base_table(_field(table, "base", str, f"{here}."), path.parent, here)
+        merged = _merge(_merge(base, common), _field(table, "overrides", dict, f"{here}.", {}))
         try:
             cfg = SearchConfig.from_dict(merged, f"{here} (base {source})")
         except ConfigError as error:
             raise SweepError(str(error)) from None
-        arms.append(Arm(arm_name, _field(table, "group", str, here, ""), count, cfg))
+        arms.append(Arm(arm_name, _field(table, "group", str, f"{here}.", ""), count, cfg))
     return SweepSpec(name, seed, arms, list(compare_with), write_every, ranks_per_search, text)
 
 
