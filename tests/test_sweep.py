@@ -216,7 +216,8 @@ def test_shipped_sweeps_load(name):
     assert len({arm.name for arm in spec.arms}) == len(spec.arms)
     if name.startswith("fig4"):
         groups = {arm.group for arm in spec.arms}
-        assert len(groups) == 4 and sorted(arm.config.mode for arm in spec.arms) == ["evolution"] * 4 + ["random_search"] * 4
+        modes = sorted(arm.config.mode for arm in spec.arms)
+        assert len(groups) == 4 and modes == ["evolution"] * 4 + ["random_search"] * 4
         assert all(arm.config.success is not None and arm.config.success.stop for arm in spec.arms)
     else:
         assert spec.ranks_per_search == 2 and [arm.replicates for arm in spec.arms] == [20, 20]
