@@ -44,7 +44,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["azero", "azero.*"]),
-    package_data={"azero._core": ["*.pxd", "gaussian_ziggurat_tables.txt"], "azero.presets": ["*.toml"]},
+    package_data={"azero._core": ["*.pxd", "gaussian_ziggurat_tables.txt"], "azero.presets": ["*.toml", "sweeps/*.toml"]},
     ext_modules=cythonize(
         extensions,
         language_level=3,

@@ -6,21 +6,27 @@ stores them: learning rates as doubles (activation), initialisation scales as fl
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from azero import ops
-from azero.algorithm import INSTRUCTION_DTYPE, Algorithm
+from azero.algorithm import INSTRUCTION_DTYPE, Algorithm, ProgramError
 
 __all__ = [
     "DEFAULT_LEARNING_RATE",
     "DEFAULT_INIT_SCALE",
     "no_op",
     "linear",
+    "affine",
     "neural_net",
     "damaged_neural_net",
     "unit_test_neural_net_no_bias_no_gradient",
     "pad",
     "by_id",
+    "MODEL_NAMES",
+    "by_name",
+    "load_program",
 ]
 
 DEFAULT_LEARNING_RATE = 0.01  # kDefaultLearningRate
@@ -55,6 +61,25 @@ def linear(learning_rate: float = DEFAULT_LEARNING_RATE) -> Algorithm:
             _binary(ops.SCALAR_DIFF_OP, 0, 1, 3),  # s3 = s0 - s1
             _binary(ops.SCALAR_PRODUCT_OP, 2, 3, 3),  # s3 = s2 * s3
             _binary(ops.SCALAR_VECTOR_PRODUCT_OP, 3, 0, 2),  # v2 = s3 * v0
+            _binary(ops.VECTOR_SUM_OP, 1, 2, 1),  # v1 = v1 + v2
+        ],
+    )
+
+
+def affine(learning_rate: float = DEFAULT_LEARNING_RATE) -> Algorithm:
+    """Ours (paper §4.1): affine regression u·x + a by SGD; v1 holds the weights, s2 the bias, s3 the learning
+    rate. Needs 5 scalars and 3 vectors; ops 56 (Setup), 27 and 1 (Predict), 1, 2, 3, 18 and 23 (Learn)."""
+    return Algorithm.from_instructions(
+        setup=[_const(3, learning_rate)],
+        predict=[
+            _binary(ops.VECTOR_INNER_PRODUCT_OP, 1, 0, 1),  # s1 = dot(v1, v0)
+            _binary(ops.SCALAR_SUM_OP, 1, 2, 1),  # s1 = s1 + s2
+        ],
+        learn=[
+            _binary(ops.SCALAR_DIFF_OP, 0, 1, 4),  # s4 = s0 - s1
+            _binary(ops.SCALAR_PRODUCT_OP, 3, 4, 4),  # s4 = s3 * s4
+            _binary(ops.SCALAR_SUM_OP, 2, 4, 2),  # s2 = s2 + s4
+            _binary(ops.SCALAR_VECTOR_PRODUCT_OP, 4, 0, 2),  # v2 = s4 * v0
             _binary(ops.VECTOR_SUM_OP, 1, 2, 1),  # v1 = v1 + v2
         ],
     )
@@ -162,3 +187,34 @@ def by_id(algorithm_id: int | str, sizes: tuple[int, int, int]) -> Algorithm:
     raise ValueError(
         "RANDOM_ALGORITHM depends on the search's random stream and allowed ops; build it with the mutator"
     )
+
+
+# Hand-designed models by name, as configs and the command line give them (default learning rates).
+MODEL_NAMES = ("linear", "affine", "neural_net")
+
+
+def by_name(name: str) -> Algorithm:
+    """The hand-designed model called `name` (one of MODEL_NAMES), unpadded, default learning rate."""
+    builders = {"linear": linear, "affine": affine, "neural_net": neural_net}
+    if name not in builders:
+        raise ValueError(f"unknown hand-designed model {name!r}; expected one of {', '.join(MODEL_NAMES)}")
+    return builders[name]()
+
+
+def load_program(name_or_path: str, num_scalars: int, num_vectors: int, num_matrices: int) -> Algorithm:
+    """A hand-designed model (a name of MODEL_NAMES) or a program file in the readable text form whose addresses
+    fit the given memory; ProgramError names the file and line of a bad program."""
+    if name_or_path in MODEL_NAMES:
+        alg = by_name(name_or_path)
+        text = alg.to_text()
+        source = f"hand-designed model {name_or_path!r}"
+    else:
+        try:
+            text = Path(name_or_path).read_text(encoding="utf-8")
+        except OSError as error:
+            raise ProgramError(f"{name_or_path}: cannot read: {error.strerror or error}") from None
+        source = name_or_path
+    try:
+        return Algorithm.from_text(text, num_scalars=num_scalars, num_vectors=num_vectors, num_matrices=num_matrices)
+    except ProgramError as error:
+        raise ProgramError(f"{source}: {error}") from None

@@ -215,10 +215,21 @@ def build_user_folder(args: argparse.Namespace) -> int:
     return 0
 
 
+def is_sweep_dir(path: str) -> bool:
+    """A directory written by `azero sweep` (show and plot read it as a sweep, not a run)."""
+    from azero.sweep import SWEEP_FILE
+
+    return (Path(path) / SWEEP_FILE).exists()
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from azero.analysis import summary
     from azero.storage import load_run
 
+    if is_sweep_dir(args.run_dir):
+        from azero import sweep_report
+        print(sweep_report.summary(args.run_dir), end="")
+        return 0
     print(summary(load_run(args.run_dir)), end="")
     return 0
 
@@ -227,6 +238,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from azero import analysis
     from azero.storage import load_run
 
+    if is_sweep_dir(args.run_dir):
+        from azero import sweep_report
+        print(f"wrote {sweep_report.plot_figure4(args.run_dir, args.output)}")
+        return 0
     plot = {"progress": analysis.plot_progress, "lineage": analysis.plot_lineage}[args.kind]
     print(f"wrote {plot(load_run(args.run_dir), args.output)}")
     return 0
@@ -274,6 +289,18 @@ def preset_description(name: str) -> str:
     return ""
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from azero import islands
+    from azero.sweep import run_sweep
+
+    island = islands.detect()
+    if island is not None:
+        islands.install_abort_on_exception()
+    run_sweep(args.sweep, args.run_dir, comm=None if island is None else island.comm,
+              progress_bar=islands.interactive_terminal(sys.stdout))
+    return 0
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     names = presets.names()
     width = max(map(len, names))
@@ -302,6 +329,12 @@ def parser() -> argparse.ArgumentParser:
     add_store_options(p)
     p.set_defaults(func=cmd_search)
 
+    p = sub.add_parser("sweep", help="arms x replicates of seeded searches (one per MPI rank at a time)")
+    p.add_argument("sweep", help="SWEEP.toml or a sweep preset name (fig4, fig4_smoke, digits_ablation)")
+    p.add_argument("--run-dir", default=None,
+                   help="directory of sweep.h5 (default: sweeps/<name>); an existing one is continued")
+    p.set_defaults(func=cmd_sweep)
+
     p = sub.add_parser("resume", help="continue a stopped or killed run from its last checkpoint")
     p.add_argument("run_dir", help="run directory")
     give_up = p.add_mutually_exclusive_group()
@@ -326,12 +359,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", action="store_true", help="also score the hand-designed linear and neural-net models")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("show", help="summary of a run: config, islands, experiments, best program")
-    p.add_argument("run_dir", help="run directory")
+    p = sub.add_parser("show", help="summary of a run (config, islands, experiments, best program) or a sweep")
+    p.add_argument("run_dir", help="run directory or sweep directory")
     p.set_defaults(func=cmd_show)
 
-    p = sub.add_parser("plot", help="PNG plot of a run's progress or best lineage")
-    p.add_argument("run_dir", help="run directory")
+    p = sub.add_parser("plot", help="PNG plot of a run's progress or best lineage, or a sweep's Figure 4 chart")
+    p.add_argument("run_dir", help="run directory or sweep directory")
     p.add_argument("-o", "--output", required=True, help="PNG file to write")
     p.add_argument("--kind", choices=("progress", "lineage"), default="progress",
                    help="progress: best/mean fitness vs individuals and time; lineage: the best-so-far steps")

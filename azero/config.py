@@ -57,7 +57,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from azero import ops
+from azero import algorithms, ops
 from azero.tasks import EVAL_TYPES, FEATURE_SIZES, TASK_KINDS, TaskSpec
 
 COMBINATION_MODES = ("mean", "median")
@@ -66,6 +66,7 @@ ISLAND_PROTOCOLS = ("pool", "ring", "random_pairs")
 # Task kinds whose generator supports only one eval type (SPEC 6.2-6.4).
 _KIND_EVAL_TYPE = {
     "scalar_linear_regression": "rms_error",
+    "scalar_affine_regression": "rms_error",
     "scalar_2layer_nn_regression": "rms_error",
     "projected_binary_classification": "accuracy",
     "projected_regression": "rms_error",
@@ -325,6 +326,27 @@ class IslandsSpec:
         object.__setattr__(self, "protocol", _choice(self.protocol, "islands.protocol", ISLAND_PROTOCOLS))
 
 
+@dataclasses.dataclass(frozen=True)
+class SuccessSpec:
+    """Success criterion (ours, for experiments and sweeps): a search succeeds when an evaluated individual's
+    T_search fitness reaches the fitness of `reference` (a hand-designed model name of azero.algorithms or a
+    program file) on the same tasks, less `tolerance`: fitness >= reference - tolerance (a negative tolerance
+    asks for a margin above it). Counted once per search, at its first success; with `stop` the search then
+    ends (T_select and T_final as usual)."""
+
+    reference: str
+    tolerance: float = 0.0
+    stop: bool = False
+
+    _aliases: ClassVar[dict[str, str]] = {}
+
+    def __post_init__(self) -> None:
+        if not _str(self.reference, "success.reference"):
+            raise ConfigError("success.reference", "must name a hand-designed model or a program file")
+        object.__setattr__(self, "tolerance", _float(self.tolerance, "success.tolerance"))
+        _bool(self.stop, "success.stop")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Task specs (the dataclass lives in azero.tasks; here: checking and converting TOML tables).
 
@@ -472,7 +494,8 @@ _REQUIRED = (
     "search_tasks", "select_tasks", "final_tasks", "setup_size_init", "predict_size_init", "learn_size_init",
     "population_size", "tournament_size", "allowed_mutation_types",
 )
-_SUBTABLES = {"fec": FECSpec, "train_budget": TrainBudgetSpec, "hurdles": HurdlesSpec, "islands": IslandsSpec}
+_SUBTABLES = {"fec": FECSpec, "train_budget": TrainBudgetSpec, "hurdles": HurdlesSpec, "islands": IslandsSpec,
+              "success": SuccessSpec}
 _TASK_LISTS = ("search_tasks", "select_tasks", "final_tasks")
 
 
@@ -528,6 +551,10 @@ class SearchConfig:
     islands: IslandsSpec = dataclasses.field(default_factory=IslandsSpec)
     checkpoint_every_seconds: float = 600.0  # 0 = never
     dataset_dir: str | None = None  # default `path` of projected-binary task specs
+    # -- experiments (sweeps): budget in individuals, success criterion, learn-only searches --
+    max_individuals: int | None = None  # stop at the first generation boundary with >= this many individuals
+    success: SuccessSpec | None = None
+    learn_only: str | None = None  # model name or program file: its Setup and Predict, fixed; Learn random
 
     def __post_init__(self) -> None:
         self._normalise()
@@ -581,6 +608,13 @@ class SearchConfig:
         self._set("mode", _choice(self.mode, "mode", MODES))
         self._set("checkpoint_every_seconds",
                   _float(self.checkpoint_every_seconds, "checkpoint_every_seconds", 0.0))
+        self._normalise_experiment_fields()
+
+    def _normalise_experiment_fields(self) -> None:
+        if self.max_individuals is not None:
+            self._set("max_individuals", _int(self.max_individuals, "max_individuals", 1))
+        if self.learn_only is not None and not _str(self.learn_only, "learn_only"):
+            raise ConfigError("learn_only", "must name a hand-designed model or a program file")
 
     def _fill_path(self, spec: TaskSpec, path: str) -> TaskSpec:
         """Projected-binary and projected-regression specs without a path read their files from `dataset_dir`."""
@@ -613,9 +647,28 @@ class SearchConfig:
         if self.tournament_size > self.population_size:
             raise ConfigError("tournament_size", f"must be <= population_size ({self.population_size}), "
                                                  f"got {self.tournament_size}")
+        self._check_experiment_fields()
         if self.islands.num_migrants > self.population_size:
             raise ConfigError("islands.num_migrants", f"must be <= population_size ({self.population_size}), "
                                                       f"got {self.islands.num_migrants}")
+
+    def _check_experiment_fields(self) -> None:
+        """Learn-only searches mutate Learn alone, from a random start; hand-designed models must fit the memory
+        (program files are read when the search starts)."""
+        if self.learn_only is not None:
+            if self.setup_ops or self.predict_ops:
+                raise ConfigError("learn_only", "Setup and Predict are fixed: setup_ops and predict_ops must be empty")
+            if not self.learn_ops:
+                raise ConfigError("learn_only", "learn_ops must not be empty (Learn is what the search evolves)")
+            if self.initial_population != ops.RANDOM_ALGORITHM:
+                raise ConfigError("learn_only", "needs initial_population = \"RANDOM_ALGORITHM\" (Learn starts random)")
+        for where, name in (("learn_only", self.learn_only),
+                            ("success.reference", None if self.success is None else self.success.reference)):
+            if name in algorithms.MODEL_NAMES:
+                try:
+                    algorithms.load_program(name, self.num_scalars, self.num_vectors, self.num_matrices)
+                except ValueError as error:
+                    raise ConfigError(where, f"{name} does not fit the memory ({error})") from None
 
     def _check_sizes(self, mutable: list[str]) -> None:
         """Size bounds only matter where INSERT/REMOVE/TRADE can change a mutable function (SPEC 5.3)."""

@@ -26,6 +26,7 @@ from azero._core.rng import RandomGenerator
 from azero.algorithm import Algorithm
 from azero.config import SearchConfig, check_seed
 from azero.evaluation import evaluate
+from azero.success import Success, SuccessWatch
 from azero.tasks import TaskSpec, check_task_sources, make_tasks, randomize_task_seeds
 
 
@@ -56,6 +57,7 @@ class SearchResult:
     elapsed_seconds: float
     interrupted: bool = False
     final_seed: int = 0      # seed of the random-op stream of the T_final evaluation (0: none or not recorded)
+    success: Success | None = None  # the first success, when the config has a [success] criterion
 
 
 def time_seed() -> int:
@@ -71,6 +73,9 @@ def program_cost(instructions: np.ndarray) -> float:
 def initial_model(cfg: SearchConfig) -> tuple[Algorithm, bool]:
     """The Generator's TheInitModel (SPEC 5.2): the padded model, and whether each slot is randomised."""
     sizes = (cfg.setup_size_init, cfg.predict_size_init, cfg.learn_size_init)
+    if cfg.learn_only is not None:  # its Setup and Predict, an empty Learn; RANDOM_ALGORITHM fills only Learn
+        given = algorithms.load_program(cfg.learn_only, cfg.num_scalars, cfg.num_vectors, cfg.num_matrices)
+        return algorithms.pad(Algorithm.from_arrays(given.setup, given.predict, Algorithm.empty().learn), *sizes), True
     if cfg.initial_population == ops.RANDOM_ALGORITHM:
         return algorithms.by_id(ops.NO_OP_ALGORITHM, sizes), True
     return algorithms.by_id(cfg.initial_population, sizes), False
@@ -206,6 +211,7 @@ class Search:
         self.experiment_started = time.time()   # wall clock of the evolution's start (elapsed_secs)
         self.stop_requested = False
         self._bar = None
+        self.success_watch = None if cfg.success is None else SuccessWatch(cfg)
 
     # -- output --
 
@@ -240,7 +246,8 @@ class Search:
             best_algorithm=self.best_algorithm.copy(), search_specs=list(self.search_specs),
             select_specs=list(self.select_specs), init_steps=self.init_steps, steps=self.steps,
             last_printed=self.last_printed, elapsed=time.monotonic() - self.started,
-            experiment_elapsed=time.time() - self.experiment_started, evolution=None, evaluator=None)
+            experiment_elapsed=time.time() - self.experiment_started, evolution=None, evaluator=None,
+            success=None if self.success_watch is None else self.success_watch.success)
         evolution, evaluator = self.evolution, self.evaluator
         if evolution is not None:
             state["evolution"] = dict(
@@ -270,10 +277,14 @@ class Search:
         self.experiment_started = time.time() - state["experiment_elapsed"]
         self.evolution = None
         self.evaluator = None
+        if self.success_watch is not None:
+            self.success_watch.success = state.get("success")  # run stores do not record it (README)
         saved = state["evolution"]
         if saved is None:
             return
         self._build_experiment()
+        if self.success_watch is not None:
+            self.success_watch.start_experiment(self)
         evaluator, evolution = self.evaluator, self.evolution
         evolution.programs[...] = saved["programs"]
         evolution.sizes[...] = saved["sizes"]
@@ -323,6 +334,8 @@ class Search:
         if cfg.randomize_task_seeds:
             self.search_specs = randomize_task_seeds(self.search_specs, self.island.broadcast(self.rng.random_seed()))
         self._build_experiment()
+        if self.success_watch is not None:
+            self.success_watch.start_experiment(self)
         self.experiment_started = time.time()
         self.steps = 0
         self.last_printed = None
@@ -345,7 +358,7 @@ class Search:
         self._open_bar()
         try:
             while True:
-                budget_used = self.steps >= cfg.max_train_steps - self.init_steps
+                budget_used = self.steps >= cfg.max_train_steps - self.init_steps or self._experiment_limit()
                 timed_out = deadline is not None and time.monotonic() >= deadline
                 if self.island.any(self.stop_requested):
                     if self.store is not None:
@@ -360,8 +373,16 @@ class Search:
                 self._bar.close()
                 self._bar = None
 
+    def _experiment_limit(self) -> bool:
+        """The individual budget is spent, or the search succeeded and stops at its first success."""
+        limit = self.cfg.max_individuals
+        return (limit is not None and self.evolution.num_individuals >= limit) or (
+            self.success_watch is not None and self.success_watch.stop)
+
     def _after_generation(self) -> None:
-        """Migration, progress output and storage after Init and after every generation."""
+        """Success check, migration, progress output and storage after Init and after every generation."""
+        if self.success_watch is not None:
+            self.success_watch.after_generation(self)
         self.island.after_generation(self)
         evolution = self.evolution
         if self._bar is not None:
@@ -404,6 +425,8 @@ class Search:
             self.store.experiment_done(self, experiment)
         self.evolution = None
         self.evaluator = None
+        if self.success_watch is not None and self.success_watch.stop:
+            return True
         if cfg.sufficient_fitness is not None and cfg.sufficient_fitness > 0.0 \
                 and self.best_select_fitness > cfg.sufficient_fitness:
             return True
@@ -435,7 +458,8 @@ class Search:
         self.say("Algorithm found: ")
         self.say(self.best_algorithm.to_text())
         result = SearchResult(self.base_seed, self.best_algorithm, self.best_select_fitness, final_fitness,
-                              self.experiments, time.monotonic() - self.started, final_seed=final_seed)
+                              self.experiments, time.monotonic() - self.started, final_seed=final_seed,
+                              success=None if self.success_watch is None else self.success_watch.success)
         if self.store is not None:
             self.store.finish(self, result)
         return result

@@ -32,6 +32,7 @@ __all__ = [
 
 TASK_KINDS = (
     "scalar_linear_regression",
+    "scalar_affine_regression",
     "scalar_2layer_nn_regression",
     "projected_binary_classification",
     "projected_regression",
@@ -427,6 +428,18 @@ def _linear_regression(spec: TaskSpec, param_seed: int, data_seed: int):
     return train_x, _dot_rows(train_x, weights), valid_x, _dot_rows(valid_x, weights)
 
 
+def _affine_regression(spec: TaskSpec, param_seed: int, data_seed: int):
+    """Ours (paper §4.1, not in the reference): labels u·x + a. Seeded like the linear task: the same features
+    and the same weights u (first F draws of the param stream) for the same seeds, then a = the next draw."""
+    f = spec.features_size
+    data_gen = RandomGenerator((data_seed + _LINEAR_DATA_OFFSET) % _U32)
+    param_gen = RandomGenerator((param_seed + _LINEAR_PARAM_OFFSET) % _U32)
+    train_x, valid_x = _gaussian_features(data_gen, spec.num_train_examples, spec.num_valid_examples, f)
+    weights = param_gen.gaussian_array(f, 0.0, 1.0)
+    bias = float(param_gen.gaussian_array(1, 0.0, 1.0)[0])
+    return train_x, _dot_rows(train_x, weights) + bias, valid_x, _dot_rows(valid_x, weights) + bias
+
+
 def _nn_regression(spec: TaskSpec, param_seed: int, data_seed: int):
     f = spec.features_size
     data_gen = RandomGenerator((data_seed + _NN_DATA_OFFSET) % _U32)
@@ -477,6 +490,8 @@ def _unit_test_data(spec: TaskSpec):
 def _make_one(spec: TaskSpec, param_seed: int, data_seed: int) -> Task:
     if spec.kind == "scalar_linear_regression":
         data = _linear_regression(spec, param_seed, data_seed)
+    elif spec.kind == "scalar_affine_regression":
+        data = _affine_regression(spec, param_seed, data_seed)
     elif spec.kind == "scalar_2layer_nn_regression":
         data = _nn_regression(spec, param_seed, data_seed)
     elif spec.kind == "projected_binary_classification":

@@ -10,8 +10,9 @@ from azero import ops, presets
 from azero.config import ConfigError, FECSpec, IslandsSpec, SearchConfig, TrainBudgetSpec, _dump_toml
 from azero.tasks import TASK_KINDS
 
-PRESETS = ["baseline", "basic_nonlinear", "demo", "digits_binary", "fig5_hurdles", "linear_integration",
-           "nonlinear_integration", "projected_binary_integration"]
+PRESETS = ["baseline", "basic_nonlinear", "demo", "digits_binary", "fig4_affine", "fig4_affine_backprop", "fig4_linear",
+           "fig4_linear_backprop", "fig5_hurdles", "linear_integration", "nonlinear_integration",
+           "projected_binary_integration"]
 DEMO_OPS = [56, 27, 2, 3, 18, 23]  # SPEC 2.7, in the script's order
 HELD_OUT = [(0, 5), (0, 9), (1, 8), (2, 9), (3, 5), (3, 6), (3, 8), (4, 6), (8, 9)]  # SPEC 6.4 / 7.2
 
@@ -87,6 +88,7 @@ def test_demo_preset_is_run_demo_sh():
         "num_scalars": 4, "num_vectors": 3, "num_matrices": 1,
         "max_seconds": None, "hurdles": None, "mode": "evolution", "islands": IslandsSpec(),
         "checkpoint_every_seconds": 600.0, "dataset_dir": None,
+        "max_individuals": None, "success": None, "learn_only": None,
     })
 
 
@@ -108,6 +110,7 @@ def test_linear_integration_preset_is_the_reference_script():
         "num_scalars": 4, "num_vectors": 3, "num_matrices": 1,
         "max_seconds": None, "hurdles": None, "mode": "evolution", "islands": IslandsSpec(),
         "checkpoint_every_seconds": 600.0, "dataset_dir": None,
+        "max_individuals": None, "success": None, "learn_only": None,
     })
 
 
@@ -134,6 +137,7 @@ def test_nonlinear_integration_preset_is_the_reference_script():
         "num_scalars": 5, "num_vectors": 9, "num_matrices": 2,
         "max_seconds": None, "hurdles": None, "mode": "evolution", "islands": IslandsSpec(),
         "checkpoint_every_seconds": 600.0, "dataset_dir": None,
+        "max_individuals": None, "success": None, "learn_only": None,
     })
 
 
