@@ -1,6 +1,6 @@
 """azero: AutoML-Zero as a library — exact, fast, MPI islands, HDF5 runs.
 
-The public names of DESIGN.md: programs (`Algorithm`, `algorithms`), tasks (`TaskSpec`, `Task`, `make_tasks`),
+The public names (README "Python API"): programs (`Algorithm`, `algorithms`), tasks (`TaskSpec`, `Task`, `make_tasks`),
 fitness (`evaluate`), configuration (`SearchConfig`, `presets`), search (`search`) and runs (`load_run`,
 `resume`, `status`; offline analysis in `azero.analysis` and `azero.export`).
 """

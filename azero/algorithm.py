@@ -1,4 +1,4 @@
-"""Algorithms as instruction arrays, and their readable text form (SPEC §1.3, §1.4, §2.1).
+"""Algorithms as instruction arrays, and their readable text form (docs/semantics.md §1.3, §1.4, §2.1).
 
 An :class:`Algorithm` holds three numpy arrays of :data:`INSTRUCTION_DTYPE` records (Setup, Predict, Learn),
 the same records the compiled core executes. The text form is the reference's readable form::

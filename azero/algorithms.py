@@ -1,4 +1,4 @@
-"""Hand-designed algorithms of the reference's Generator (SPEC §5.2) and NO_OP padding.
+"""Hand-designed algorithms of the reference's Generator (docs/semantics.md §8.5) and NO_OP padding.
 
 The builders return the bare models (no padding); :func:`pad` appends NO_OPs, and :func:`by_id` reproduces the
 reference's ``ModelByID`` for the hardcoded ids, padding included. Data values are stored as the reference

@@ -1,7 +1,7 @@
 """Offline analysis: simplified programs, run summaries, progress and lineage plots, comparison tables.
 
 `simplify` removes the instructions that cannot change any prediction (dead code under the executor's memory
-persistence, SPEC §1.2 and §3). The run-based functions read a run directory through `azero.storage.load_run`
+persistence, docs/semantics.md §1.2 and §3). The run-based functions read a run directory through `azero.storage.load_run`
 and need no running search; plots use matplotlib's headless Agg backend; `to_dataframes` needs pandas.
 """
 from __future__ import annotations
@@ -64,7 +64,7 @@ def _live_at_exits(alg: Algorithm) -> tuple[set[Slot], set[Slot], set[Slot]]:
     """Slots live at the end of Setup, Predict and Learn, by a fixed point over Setup -> (Predict -> Learn)*
     with validation Predicts interleaved.
 
-    Control flow of an evaluation (SPEC 3.2-3.4): Setup is followed by a train Predict (or by nothing when the
+    Control flow of an evaluation (docs/semantics.md §3.3–3.5): Setup is followed by a train Predict (or by nothing when the
     train budget is 0); a Predict is followed by Learn (training), by another Predict (validation, or the next
     epoch's training after validation) or by the end; Learn is followed by a Predict or by the end. Every edge
     into Predict or Learn overwrites s0 and v0 first, so their values never cross an edge. After every Predict
@@ -109,7 +109,7 @@ def simplify(alg: Algorithm, num_scalars: int = 20, num_vectors: int = 20, num_m
     removing one would change the draws of the others: if any random op is live, every random op is kept;
     otherwise all dead ones go. Addresses are not renumbered. The result has exactly the same fitness as
     ``alg`` on any tasks and seed (the random stream is consumed differently only when no live random op
-    reads it). A train budget (SPEC 4.3) counts instructions, so it may accept the simplified program where it
+    reads it). A train budget (docs/semantics.md §4.3) counts instructions, so it may accept the simplified program where it
     rejects the original; ``azero.evaluate`` has none. The memory sizes are used to check the addresses.
     """
     alg.validate(num_scalars, num_vectors, num_matrices)

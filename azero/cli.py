@@ -388,7 +388,7 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("datasets", help="projected binary classification datasets")
     dsub = p.add_subparsers(dest="datasets_command", required=True)
-    b = dsub.add_parser("build", help="build projected binary task files (SPEC 6.4)")
+    b = dsub.add_parser("build", help="build projected binary task files (docs/semantics.md §7.5)")
     b.add_argument("--source", required=True, help="digits (offline, scikit-learn), cifar10, mnist, fashion_mnist, "
                    "or your data: npz:FILE (arrays X, y) or csv:FILE (header row)")
     b.add_argument("--source-dir", default=None, help="folder with the source's files (not needed for digits)")

@@ -1,7 +1,7 @@
 """Search configuration: `SearchConfig` dataclasses, read from and written to TOML.
 
-The fields mirror the reference's `SearchExperimentSpec` (SPEC 5.8, same names and defaults), the flags of
-`run_search_experiment` (SPEC 5.7) and the memory sizes the reference fixes at compile time (SPEC 1.2), plus a
+The fields mirror the reference's `SearchExperimentSpec` (docs/semantics.md §9.8, same names and defaults), the flags of
+`run_search_experiment` (docs/semantics.md §9.6) and the memory sizes the reference fixes at compile time (docs/semantics.md §1.2), plus a
 few of ours (wall-time limit, hurdles, random search, islands, checkpoints, dataset folder).
 
 TOML layout (one file per configuration; azero/presets/*.toml are complete examples):
@@ -63,7 +63,7 @@ from azero.tasks import EVAL_TYPES, FEATURE_SIZES, TASK_KINDS, TaskSpec
 COMBINATION_MODES = ("mean", "median")
 MODES = ("evolution", "random_search")
 ISLAND_PROTOCOLS = ("pool", "ring", "random_pairs")
-# Task kinds whose generator supports only one eval type (SPEC 6.2-6.4).
+# Task kinds whose generator supports only one eval type (docs/semantics.md §7.3–7.5).
 _KIND_EVAL_TYPE = {
     "scalar_linear_regression": "rms_error",
     "scalar_affine_regression": "rms_error",
@@ -74,10 +74,10 @@ _KIND_EVAL_TYPE = {
 _PROJECTED = "projected_binary_classification"
 # Task kinds that read dataset files: a spec without `path` reads them from `dataset_dir`.
 _DATASET_KINDS = (_PROJECTED, "projected_regression")
-# Addresses are 16-bit (SPEC 1.3), and so are instruction positions (SPEC 5.4).
+# Addresses are 16-bit (docs/semantics.md §1.3), and so are instruction positions (docs/semantics.md §6.3).
 _MAX_ADDRESSES = 65535
 _MAX_FUNCTION_SIZE = 65535
-# Smallest (num_scalars, num_vectors, num_matrices) the hand-designed models address (SPEC 5.2).
+# Smallest (num_scalars, num_vectors, num_matrices) the hand-designed models address (docs/semantics.md §8.5).
 _MODEL_MEMORY = {
     ops.LINEAR_ALGORITHM: (4, 3, 0),
     ops.NEURAL_NET_ALGORITHM: (5, 9, 2),
@@ -86,7 +86,7 @@ _MODEL_MEMORY = {
 _BANK_NAMES = {ops.SCALAR: "num_scalars", ops.VECTOR: "num_vectors", ops.MATRIX: "num_matrices"}
 _BANK_WORDS = {ops.SCALAR: "scalar", ops.VECTOR: "vector", ops.MATRIX: "matrix"}
 _FUNCTIONS = ("setup", "predict", "learn")
-# Mutation types that draw a component function and so need at least one non-empty op list (SPEC 5.3).
+# Mutation types that draw a component function and so need at least one non-empty op list (docs/semantics.md §8.4).
 _NEEDS_FUNCTION = {
     ops.ALTER_PARAM,
     ops.RANDOMIZE_INSTRUCTION,
@@ -254,7 +254,7 @@ def _sub(value: Any, cls, path: str, optional: bool):
 
 @dataclasses.dataclass(frozen=True)
 class FECSpec:
-    """Functional-equivalence cache (SPEC 4.2): pre-run sizes, LRU capacity, hits before an entry is dropped."""
+    """Functional-equivalence cache (docs/semantics.md §5): pre-run sizes, LRU capacity, hits before an entry is dropped."""
 
     num_train_examples: int
     num_valid_examples: int
@@ -264,7 +264,7 @@ class FECSpec:
     _aliases: ClassVar[dict[str, str]] = {}
 
     def __post_init__(self) -> None:
-        # The pre-run records at most 100 errors each (SPEC 3.3).
+        # The pre-run records at most 100 errors each (docs/semantics.md §3.7).
         _int(self.num_train_examples, "fec.num_train_examples", 1, 100)
         _int(self.num_valid_examples, "fec.num_valid_examples", 1, 100)
         _int(self.cache_size, "fec.cache_size", 1)
@@ -273,7 +273,7 @@ class FECSpec:
 
 @dataclasses.dataclass(frozen=True)
 class TrainBudgetSpec:
-    """Train budget (SPEC 4.3): reject algorithms costing more than `threshold_factor` x the baseline's cost."""
+    """Train budget (docs/semantics.md §4.3): reject algorithms costing more than `threshold_factor` x the baseline's cost."""
 
     baseline: int = ops.NEURAL_NET_ALGORITHM  # HardcodedAlgorithmID code; names accepted on input
     threshold_factor: float = 2.0
@@ -508,7 +508,7 @@ class SearchConfig:
     as integer codes (azero.ops); task specs as azero.tasks.TaskSpec.
     """
 
-    # -- SearchExperimentSpec (SPEC 5.8) --
+    # -- SearchExperimentSpec (docs/semantics.md §9.8) --
     search_tasks: list[TaskSpec]
     setup_ops: list[int] = dataclasses.field(default_factory=list)  # empty => never randomised/mutated
     predict_ops: list[int] = dataclasses.field(default_factory=list)
@@ -533,14 +533,14 @@ class SearchConfig:
     allowed_mutation_types: list[int]
     mutate_prob: float = 0.9
     progress_every: int = 10000
-    # -- run_search_experiment flags (SPEC 5.7) --
+    # -- run_search_experiment flags (docs/semantics.md §9.6) --
     select_tasks: list[TaskSpec]
     final_tasks: list[TaskSpec]
     max_experiments: int = 1  # 0 = unlimited
     randomize_task_seeds: bool = False
     sufficient_fitness: float | None = None  # None = never stop early
     random_seed: int = 0  # 0 = from the clock
-    # -- memory banks (compile-time in the reference, SPEC 1.2) --
+    # -- memory banks (compile-time in the reference, docs/semantics.md §1.2) --
     num_scalars: int = 20
     num_vectors: int = 20
     num_matrices: int = 20
@@ -671,7 +671,7 @@ class SearchConfig:
                     raise ConfigError(where, f"{name} does not fit the memory ({error})") from None
 
     def _check_sizes(self, mutable: list[str]) -> None:
-        """Size bounds only matter where INSERT/REMOVE/TRADE can change a mutable function (SPEC 5.3)."""
+        """Size bounds only matter where INSERT/REMOVE/TRADE can change a mutable function (docs/semantics.md §8.4)."""
         types = set(self.allowed_mutation_types)
         inserts = ops.INSERT_INSTRUCTION in types
         removes = ops.REMOVE_INSTRUCTION in types
@@ -687,7 +687,7 @@ class SearchConfig:
 
     def _check_memory(self) -> None:
         """Memory must hold the executor's s0, s1, v0, every address the op lists can draw (inputs: index 0
-        upwards; scalar and vector outputs: index 1 upwards; SPEC 1.2) and the hand-designed models used."""
+        upwards; scalar and vector outputs: index 1 upwards; docs/semantics.md §1.2) and the hand-designed models used."""
         have = {ops.SCALAR: self.num_scalars, ops.VECTOR: self.num_vectors, ops.MATRIX: self.num_matrices}
         if self.num_scalars < 2:
             raise ConfigError("num_scalars", f"must be >= 2 (s0 holds the label, s1 the prediction), "

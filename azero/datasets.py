@@ -1,4 +1,4 @@
-"""Projected binary classification datasets (SPEC 6.4): the builder and the loader used by task creation.
+"""Projected binary classification datasets (docs/semantics.md §7.5): the builder and the loader used by task creation.
 
 The builder follows the reference's ``generate_datasets.py``: for each class pair (positive = smaller id, label 1;
 negative = larger id, label 0) and seed, take the first ``per_class`` train-split examples of each class, split them
@@ -43,11 +43,11 @@ import numpy as np
 
 FORMAT_VERSION = 1
 SOURCES = ("cifar10", "mnist", "fashion_mnist", "digits")
-# Sizes of the reference script (SPEC 6.4); per_class defaults to half the total, as there.
+# Sizes of the reference script (docs/semantics.md §7.5); per_class defaults to half the total, as there.
 REFERENCE_NUM_TRAIN = 8000
 REFERENCE_NUM_VALID = 1000
 REFERENCE_NUM_TEST = 1000
-# The reference's random-pair selection assumes classes 0..9 (SPEC 6.4).
+# The reference's random-pair selection assumes classes 0..9 (docs/semantics.md §7.5).
 NUM_CLASSES = 10
 RANDOM_PAIR_SALT = 856572777
 SPLITS = ("train", "valid", "test")
@@ -711,7 +711,7 @@ def check_dataset_folder(spec: Any) -> Path:
 
 def load_projected_task(spec: Any, data_seed: int, num_train: int,
                         num_valid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(train_x, train_y, valid_x, valid_y) float64 arrays of a projected task (SPEC 6.4 task creation).
+    """(train_x, train_y, valid_x, valid_y) float64 arrays of a projected task (docs/semantics.md §7.5 task creation).
 
     ``spec`` carries positive_class, negative_class (None = not given), dataset_name, path, held_out_pairs,
     min_supported_data_seed, max_supported_data_seed and features_size. Copies the first num_train train

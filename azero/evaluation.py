@@ -13,7 +13,7 @@ from azero.tasks import Task
 
 def evaluate(alg: Algorithm, tasks: Sequence[Task], seed: int = 10000, max_abs_error: float = 100.0,
              combine: str = "mean", num_scalars: int = 20, num_vectors: int = 20, num_matrices: int = 20) -> float:
-    """Combined fitness of `alg` over `tasks` (SPEC 4.1), without FEC or train budget.
+    """Combined fitness of `alg` over `tasks` (docs/semantics.md §4.1–4.2), without FEC or train budget.
 
     One MT19937(seed) stream serves the random ops of all tasks in order, like the reference evaluator.
     ProgramError/ValueError (one line) for an algorithm, memory or seed the compiled code cannot run.

@@ -2,8 +2,8 @@
 
 `to_python` writes a module (standard library + NumPy, no azero import) with ``setup()``, ``predict(x)`` and
 ``learn(x, y)`` for one feature size F, and an ``evaluate(...)`` that runs the reference executor's loop
-(SPEC §3) so that its fitness can be checked against ``azero.evaluate``. Exactness is kept where Python allows:
-plain float arithmetic (IEEE double, no FMA), the reduction orders of SPEC §2.3 written out as small helpers,
+(docs/semantics.md §3) so that its fitness can be checked against ``azero.evaluate``. Exactness is kept where Python allows:
+plain float arithmetic (IEEE double, no FMA), the reduction orders of docs/semantics.md §2.4 written out as small helpers,
 libm through the ``math`` module (wrapped to give IEEE results where ``math`` raises), the reference's
 min/max/heaviside rules, and — only when the program has random ops — a bundled pure-Python MT19937 with the
 Abseil uniform and Gaussian (ziggurat) distributions.
@@ -36,7 +36,7 @@ def to_text(alg: Algorithm, simplified: bool = False, num_scalars: int = 20, num
 
 # ----------------------------------------------------------------------------------------------------------
 # Helper functions of the generated module. Each entry: name -> (source, names of helpers it calls).
-# The reduction helpers are chosen per feature size (SPEC 2.3; same code paths as azero/_core/executor.pyx).
+# The reduction helpers are chosen per feature size (docs/semantics.md §2.4; same code paths as azero/_core/executor.pyx).
 
 def _helpers(F: int) -> dict[str, tuple[str, tuple[str, ...]]]:
     matrix_sum_order = "_two_accumulators" if F > 8 else "_pair_tree"
@@ -153,7 +153,7 @@ def _helpers(F: int) -> dict[str, tuple[str, tuple[str, ...]]]:
     }
 
 
-# Python expression of each op (SPEC 2.1), with {o} {a} {b} the operand names; 57/58 are handled apart.
+# Python expression of each op (docs/semantics.md §2.1), with {o} {a} {b} the operand names; 57/58 are handled apart.
 _ELEMENTWISE_V = "[{f} for a, b in zip({{a}}, {{b}})]"
 _ELEMENTWISE_M = "[[{f} for a, b in zip(ra, rb)] for ra, rb in zip({{a}}, {{b}})]"
 _EXPRESSIONS = {
@@ -233,7 +233,7 @@ def _literal(x: float) -> str:
 
 
 def _fraction_index(F: int, fraction: np.float32) -> int | None:
-    """The entry an index fraction selects: trunc(float(F) * f) in float32 (SPEC 1.3); None when outside
+    """The entry an index fraction selects: trunc(float(F) * f) in float32 (docs/semantics.md §1.4); None when outside
     0..F-1 (the executor then writes nothing)."""
     with np.errstate(all="ignore"):
         x = np.float32(F) * np.float32(fraction)
@@ -300,7 +300,7 @@ def _zero(slot) -> str:
 
 
 def _rng_source() -> str:
-    """The bundled random stream: MT19937 and the Abseil distributions of SPEC Appendix A, with the ziggurat
+    """The bundled random stream: MT19937 and the Abseil distributions of docs/semantics.md §6, with the ziggurat
     tables of azero's data file."""
     text = files("azero._core").joinpath("gaussian_ziggurat_tables.txt").read_text(encoding="ascii")
     tables = {}
@@ -432,7 +432,7 @@ def seed(value):
 
 _EVALUATE_TEMPLATE = '''
 # ---------------------------------------------------------------------------------------------------------
-# The executor's loop (SPEC section 3): how azero trains, validates and scores the program on one task.
+# The executor's loop (docs/semantics.md §3): how azero trains, validates and scores the program on one task.
 
 _FLIP_SQUASH = -0.63661977236758138243  # -2/pi as the reference's double literal
 

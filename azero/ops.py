@@ -1,4 +1,4 @@
-"""The op table of SPEC §2.1: one row per op code, plus the reference's enum constants.
+"""The op table of docs/semantics.md §2.1: one row per op code, plus the reference's enum constants.
 
 This module is the single Python source of op names, parameter categories, operand banks, readable-form
 templates and compute costs; the compiled core uses the same codes (``azero/_core/types.pxd``) and the numpy
@@ -14,12 +14,12 @@ import numpy as np
 NONE, SCALAR, VECTOR, MATRIX = 0, 1, 2, 3
 BANK_LETTERS = {SCALAR: "s", VECTOR: "v", MATRIX: "m"}
 
-# Parameter categories (SPEC §2.5): data op (no inputs), one input, two inputs, NO_OP.
+# Parameter categories (docs/semantics.md §8.1): data op (no inputs), one input, two inputs, NO_OP.
 CAT_DATA, CAT_ONE_INPUT, CAT_TWO_INPUTS, CAT_NO_OP = 0, 1, 2, 3
 
 NUM_OPS = 65
 
-# Mutation types (reference enum MutationType, SPEC §5.3).
+# Mutation types (reference enum MutationType, docs/semantics.md §8.4).
 ALTER_PARAM = 0
 RANDOMIZE_INSTRUCTION = 1
 RANDOMIZE_COMPONENT_FUNCTION = 2
@@ -39,7 +39,7 @@ MUTATION_TYPE_NAMES = (
     "RANDOMIZE_ALGORITHM",
 )
 
-# Hand-designed initial algorithms (reference enum HardcodedAlgorithmID, SPEC §5.2).
+# Hand-designed initial algorithms (reference enum HardcodedAlgorithmID, docs/semantics.md §8.5).
 NO_OP_ALGORITHM = 0
 RANDOM_ALGORITHM = 1
 LINEAR_ALGORITHM = 2
@@ -172,7 +172,7 @@ IN2_BANK = np.array([op.in2 for op in OPS], dtype=np.uint8)
 OUT_BANK = np.array([op.out for op in OPS], dtype=np.uint8)
 OP_COST = np.array([op.cost for op in OPS], dtype=np.float64)
 
-# Which data fields each op uses (SPEC §1.3 table); all other data fields are 0.
+# Which data fields each op uses (docs/semantics.md §1.3 table); all other data fields are 0.
 USES_ACTIVATION = np.zeros(NUM_OPS, dtype=bool)
 USES_ACTIVATION[56] = True
 NUM_FLOAT_FIELDS = np.zeros(NUM_OPS, dtype=np.uint8)  # f0..f(k-1) are used

@@ -1,4 +1,4 @@
-"""The experiment loop of the reference (SPEC 5.7): T_search -> best of population -> T_select -> T_final.
+"""The experiment loop of the reference (docs/semantics.md §9.6): T_search -> best of population -> T_select -> T_final.
 
 `Search` builds the compiled pieces (evaluator, mutator, evolution) from a SearchConfig, runs experiments until
 `sufficient_fitness` or `max_experiments`, and prints the reference's lines so logs compare line by line. It is
@@ -66,12 +66,12 @@ def time_seed() -> int:
 
 
 def program_cost(instructions: np.ndarray) -> float:
-    """Compute-cost units of a component function (SPEC 4.3)."""
+    """Compute-cost units of a component function (docs/semantics.md §4.3)."""
     return float(ops.OP_COST[instructions["op"]].sum()) if len(instructions) else 0.0
 
 
 def initial_model(cfg: SearchConfig) -> tuple[Algorithm, bool]:
-    """The Generator's TheInitModel (SPEC 5.2): the padded model, and whether each slot is randomised."""
+    """The Generator's TheInitModel (docs/semantics.md §8.5): the padded model, and whether each slot is randomised."""
     sizes = (cfg.setup_size_init, cfg.predict_size_init, cfg.learn_size_init)
     if cfg.learn_only is not None:  # its Setup and Predict, an empty Learn; RANDOM_ALGORITHM fills only Learn
         given = algorithms.load_program(cfg.learn_only, cfg.num_scalars, cfg.num_vectors, cfg.num_matrices)
@@ -123,13 +123,13 @@ def capacities(cfg: SearchConfig, initial: Algorithm) -> tuple[int, int, int]:
 
 
 def evaluate_on(cfg: SearchConfig, specs: list[TaskSpec], alg: Algorithm, seed: int) -> float:
-    """Mean fitness on a select/final task set (no FEC, no budget) with a fresh MT19937(seed) (SPEC 5.7)."""
+    """Mean fitness on a select/final task set (no FEC, no budget) with a fresh MT19937(seed) (docs/semantics.md §9.6)."""
     return evaluate(alg, make_tasks(specs), seed=seed, max_abs_error=cfg.max_abs_error,
                     num_scalars=cfg.num_scalars, num_vectors=cfg.num_vectors, num_matrices=cfg.num_matrices)
 
 
 def progress_line(num_individuals: int, elapsed_secs: int, mean: float, stdev: float, best: float) -> str:
-    """The reference's progress line (SPEC 5.6)."""
+    """The reference's progress line (docs/semantics.md §9.5)."""
     return (f"indivs={num_individuals}, elapsed_secs={elapsed_secs}, mean={mean:.6f}, stdev={stdev:.6f}, "
             f"best fit={best:.6f},")
 
@@ -178,7 +178,7 @@ class LocalIsland:
 
 
 class Search:
-    """One island's experiment loop (SPEC 5.7), resumable between generations.
+    """One island's experiment loop (docs/semantics.md §9.6), resumable between generations.
 
     `seed` overrides `cfg.random_seed` (0 or None there: from the clock). Only the root island prints, to `out`
     (default stdout); `progress_bar` replaces the progress lines by a tqdm bar (for terminals).
@@ -400,7 +400,7 @@ class Search:
             self.store.after_generation(self)
 
     def _finish_experiment(self) -> bool:
-        """Candidate -> T_select -> keep the best; True when the experiment loop is done (SPEC 5.7 h)."""
+        """Candidate -> T_select -> keep the best; True when the experiment loop is done (docs/semantics.md §9.6 h)."""
         cfg = self.cfg
         self.say("Experiment done. Retrieving candidate algorithm.")
         search_fitness, candidate = self.island.best_candidate(self)

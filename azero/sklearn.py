@@ -7,7 +7,7 @@ the memory, runs Setup, then Predict and Learn over the examples for ``epochs`` 
 new examples from the memory and random stream fit left, as the executor's validation does: on a projected
 binary task with ``projection="none"`` the classifier's accuracy equals azero's fitness bit for bit.
 
-Classification follows SPEC 3.2-3.4: s1 goes through the sigmoid; ``predict_proba`` is that sigmoid and the
+Classification follows docs/semantics.md §3.3–3.5: s1 goes through the sigmoid; ``predict_proba`` is that sigmoid and the
 prediction is the positive class when it exceeds 0.5. Two classes: ``classes_[1]`` is the positive class
 (label 1). More classes: one-vs-rest, one training run per class with labels 1 for that class, the class of the
 largest sigmoid predicted, and ``predict_proba`` the per-class sigmoids divided by their sum (as scikit-learn's

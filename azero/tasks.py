@@ -1,4 +1,4 @@
-"""Tasks: what an algorithm is trained and validated on (SPEC §6).
+"""Tasks: what an algorithm is trained and validated on (docs/semantics.md §7).
 
 :class:`TaskSpec` mirrors the reference's ``TaskSpec`` proto; :func:`make_tasks` turns specs into :class:`Task`
 objects with exactly the reference's data (same random streams, same label arithmetic), and :class:`Task` also
@@ -368,7 +368,7 @@ def _labels(values, n: int, what: str, eval_type: str) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Reductions in the reference's summation orders (SPEC §2.3), vectorised over examples (rows).
+# Reductions in the reference's summation orders (docs/semantics.md §2.4), vectorised over examples (rows).
 
 
 def _packet_tree_sum(terms: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Executor throughput: ns per executed instruction per task, for fixed programs and tasks, F = 4, 8, 16, 32.
 
-Programs: the linear model and the neural net of SPEC 5.2 (written as instruction records) and one fixed random
+Programs: the linear model and the neural net of docs/semantics.md §8.5 (written as instruction records) and one fixed random
 program (ops 1-58 in Predict/Learn, random set ops in Setup, s1 never written so nothing stops early).
 Tasks: random-normal features, labels from a random linear map, 1000 train / 100 valid examples.
 
@@ -57,7 +57,7 @@ def program(setup, predict, learn):
     return fn(setup), fn(predict), fn(learn)
 
 
-# (op, in1, in2, out[, activation, f0, f1]) rows, SPEC 5.2.
+# (op, in1, in2, out[, activation, f0, f1]) rows, docs/semantics.md §8.5.
 LINEAR = program(
     [(56, 0, 0, 2, 0.01)],
     [(27, 1, 0, 1)],

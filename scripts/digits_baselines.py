@@ -1,8 +1,8 @@
 """Hand-designed baselines on the digits_binary preset's tasks: chance, linear model, neural net.
 
 Builds the projected digits task files (seeds 0..9, as `azero datasets build --source digits` does by default)
-in a temporary folder, or uses --dataset-dir, then prints the mean accuracy fitness (SPEC 3.4) of the
-reference's LINEAR_ALGORITHM and NEURAL_NET_ALGORITHM (SPEC 5.2) for a few learning rates on T_search,
+in a temporary folder, or uses --dataset-dir, then prints the mean accuracy fitness (docs/semantics.md §3.5) of the
+reference's LINEAR_ALGORITHM and NEURAL_NET_ALGORITHM (docs/semantics.md §8.5) for a few learning rates on T_search,
 T_select and T_final. Learning rates are compared on T_select (the best per model is marked *); T_final,
 on the held-out pairs, is the number to quote. 0.01 is the reference's default learning rate.
 

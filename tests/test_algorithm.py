@@ -9,7 +9,7 @@ import pytest
 from azero import algorithms, ops
 from azero.algorithm import INSTRUCTION_DTYPE, Algorithm, ProgramError
 
-# Readable forms copied from the SPEC §2.1 table ("so"/"sa"/"sb" = output/in1/in2 with their bank letter).
+# Readable forms copied from the docs/semantics.md §2.1 table ("so"/"sa"/"sb" = output/in1/in2 with their bank letter).
 SPEC_FORMS = {
     0: "NoOp()",
     1: "so = sa + sb",
@@ -82,7 +82,7 @@ BANK = {"s": ops.SCALAR, "v": ops.VECTOR, "m": ops.MATRIX}
 
 
 def _instance(code: int, out=3, in1=1, in2=2, act="0.25", f0="0.5", f1="-0.75", f2="1e-05") -> str:
-    """The SPEC form of an op with concrete addresses and numbers."""
+    """The readable form (docs/semantics.md §2.1) of an op with concrete addresses and numbers."""
     form = SPEC_FORMS[code]
     form = re.sub(r"\b([smv])([oab])\b", lambda m: m.group(1) + str({"o": out, "a": in1, "b": in2}[m.group(2)]), form)
     return form.replace("<activation>", act).replace("<f0>", f0).replace("<f1>", f1).replace("<f2>", f2)

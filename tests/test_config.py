@@ -1,4 +1,4 @@
-"""SearchConfig <-> TOML, the shipped presets (SPEC 7) and one-line ConfigErrors naming the field."""
+"""SearchConfig <-> TOML, the shipped presets (docs/semantics.md §9.9 and §12.6) and one-line ConfigErrors naming the field."""
 from __future__ import annotations
 
 import dataclasses
@@ -13,8 +13,8 @@ from azero.tasks import TASK_KINDS
 PRESETS = ["baseline", "basic_nonlinear", "demo", "digits_binary", "fig4_affine", "fig4_affine_backprop", "fig4_linear",
            "fig4_linear_backprop", "fig5_hurdles", "linear_integration", "nonlinear_integration",
            "projected_binary_integration"]
-DEMO_OPS = [56, 27, 2, 3, 18, 23]  # SPEC 2.7, in the script's order
-HELD_OUT = [(0, 5), (0, 9), (1, 8), (2, 9), (3, 5), (3, 6), (3, 8), (4, 6), (8, 9)]  # SPEC 6.4 / 7.2
+DEMO_OPS = [56, 27, 2, 3, 18, 23]  # docs/semantics.md §9.9, in the script's order
+HELD_OUT = [(0, 5), (0, 9), (1, 8), (2, 9), (3, 5), (3, 6), (3, 8), (4, 6), (8, 9)]  # docs/semantics.md §7.5 / 7.2
 
 
 def task_view(spec) -> dict:

@@ -1,4 +1,4 @@
-"""Projected binary datasets (SPEC 6.4): builder on sources in their real formats, loader, one-line errors."""
+"""Projected binary datasets (docs/semantics.md §7.5): builder on sources in their real formats, loader, one-line errors."""
 import gzip
 import pickle
 import struct

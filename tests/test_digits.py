@@ -1,8 +1,8 @@
-"""Projected binary tasks built from the offline digits source (SPEC 6.4): presets and commands end to end.
+"""Projected binary tasks built from the offline digits source (docs/semantics.md §7.5): presets and commands end to end.
 
 One digits dataset (all 45 pairs, seeds 0..9 as the CLI builds by default) is built once with
 `azero datasets build`; the tests run the hand-designed models, the projected_binary_integration preset
-(SPEC 7.5) resized to the digits files, the digits_binary preset and `azero eval --compare` on it.
+(docs/semantics.md §9.9) resized to the digits files, the digits_binary preset and `azero eval --compare` on it.
 """
 import dataclasses
 import io
@@ -21,7 +21,7 @@ from azero.search import Search
 from azero.tasks import task_seeds
 
 REPO = Path(__file__).resolve().parents[1]
-# The 9 pairs task.proto recommends holding out for meta-validation/test (SPEC 6.4).
+# The 9 pairs task.proto recommends holding out for meta-validation/test (docs/semantics.md §7.5).
 RECOMMENDED_HELD_OUT = {(4, 6), (3, 5), (8, 9), (3, 8), (0, 9), (2, 9), (1, 8), (3, 6), (0, 5)}
 # Fewest train / valid examples in a digits file (class 8 has 174 images: 348 = 210 + 69 + 69).
 DIGITS_TRAIN, DIGITS_VALID = 210, 69
@@ -72,7 +72,7 @@ def test_digits_binary_task_sets_follow_the_baseline_split(digits_cfg):
 
 
 def test_hand_designed_models_beat_chance(digits_cfg):
-    """SPEC 5.2's neural net (lr 0.01, scales 0.1) and linear model on the 100 held-out-pair tasks.
+    """docs/semantics.md §8.5's neural net (lr 0.01, scales 0.1) and linear model on the 100 held-out-pair tasks.
 
     Measured: chance (majority class) 0.5101, linear 0.9604, neural net 0.9306 (random-op seed 10000).
     """
@@ -92,7 +92,7 @@ def test_hand_designed_models_beat_chance(digits_cfg):
 
 
 def test_projected_binary_integration_on_digits(digits_dir, tmp_path):
-    """SPEC 7.5's readiness check with the digits files: sizes cut to what the files hold and the train-step
+    """docs/semantics.md §9.9's readiness check with the digits files: sizes cut to what the files hold and the train-step
     limit kept at 10 initial evaluations, so no generation runs and the padded hand-designed net is the result."""
     cfg = presets.load("projected_binary_integration").replace(dataset_dir=str(digits_dir))
     resized = {name: [dataclasses.replace(spec, dataset_name="digits", num_train_examples=DIGITS_TRAIN,

@@ -1,7 +1,7 @@
-"""Evaluator (SPEC 4.1-4.3): combination, train budget, FEC pre-run + cache, train-step accounting.
+"""Evaluator (docs/semantics.md §4 and §5): combination, train budget, FEC pre-run + cache, train-step accounting.
 
 Programs here are constant predictors (Setup writes s1, Predict/Learn do nothing that changes it), so every
-fitness can be computed independently in the test from the labels (SPEC 3.4) and compared exactly.
+fitness can be computed independently in the test from the labels (docs/semantics.md §3.5) and compared exactly.
 """
 import math
 from types import SimpleNamespace
@@ -50,7 +50,7 @@ NOOP = dict(op=ops.NO_OP)
 
 
 def rms_fitness(valid_labels, prediction):
-    """SPEC 3.4 for a constant prediction: sequential sum of squared errors / n_valid, sqrt, FlipAndSquash."""
+    """docs/semantics.md §3.5 for a constant prediction: sequential sum of squared errors / n_valid, sqrt, FlipAndSquash."""
     loss = 0.0
     for y in valid_labels:
         e = y - prediction
@@ -256,5 +256,6 @@ def test_constructor_checks():
     with pytest.raises(ValueError, match="^a train budget needs op_costs$"):
         Evaluator(TASKS, budget=(1.0, 1.0, 2.0))  # no op_costs
     ev = Evaluator(TASKS)
-    with pytest.raises(TypeError, match="^component functions must be 1-d arrays of INSTRUCTION_DTYPE$"):
+    with pytest.raises(TypeError, match=r"^Setup: expected a 1-d array of INSTRUCTION_DTYPE records, got float64 "
+                                        r"array of shape \(2,\)$"):
         ev.evaluate(np.zeros(2), program(), program(), RandomGenerator(1))

@@ -1,9 +1,9 @@
-"""Regularized evolution (SPEC 5.5): tournaments, round-robin replacement, random search, in-place writes, restore.
+"""Regularized evolution (docs/semantics.md §9.2–9.4): tournaments, round-robin replacement, random search, in-place writes, restore.
 
 Each generation is checked against a pure-Python replay that draws from a copy of the island's generator:
 tournament indices with RandomGenerator.uniform_u32, the child from Mutator.mutate_arrays (or randomize_arrays),
 its fitness from a second evaluator built the same way. Equal arrays and equal generator states afterwards mean
-the compiled loop consumed exactly the stream the SPEC describes.
+the compiled loop consumed exactly the stream docs/semantics.md §6.7 describes.
 """
 import dataclasses
 
@@ -62,7 +62,7 @@ def same_program(a, b):
 
 
 def replay_generation(evolution, mutator, evaluator, rng):
-    """SPEC 5.5 generation in Python on copies; returns (programs, fitness, rng, earliest_vs_lowest)."""
+    """docs/semantics.md §9.2–9.4 generation in Python on copies; returns (programs, fitness, rng, earliest_vs_lowest)."""
     size, tournament = evolution.population_size, evolution.tournament_size
     programs = population(evolution)
     fitness = evolution.fitness.copy()

@@ -1,4 +1,4 @@
-"""The executor's training/validation protocol (SPEC 3), pinned by the facts of SPEC 3.6 and the rules of 3.2-3.4.
+"""The executor's training/validation protocol (docs/semantics.md §3), pinned by the facts of docs/semantics.md §12.3 and the rules of 3.2-3.4.
 
 Tasks are small objects with the Task attributes; programs are INSTRUCTION_DTYPE records written by op code.
 Expected fitness values are computed here from their definitions (FlipAndSquash with math.atan) and compared
@@ -13,7 +13,7 @@ from azero._core import INSTRUCTION_DTYPE
 from azero._core.executor import run_executor
 from azero._core.rng import RandomGenerator
 
-# Op codes used below (SPEC 2.1).
+# Op codes used below (docs/semantics.md §2.1).
 SCALAR_SUM, SCALAR_DIFF, SCALAR_PRODUCT, SCALAR_DIVISION, SCALAR_ABS = 1, 2, 3, 4, 5
 VECTOR_SUM, VECTOR_MEAN, SCALAR_CONST_SET, VECTOR_GAUSSIAN_SET, SCALAR_GAUSSIAN_SET = 23, 50, 56, 63, 62
 
@@ -81,7 +81,7 @@ def run(task, setup=(), predict=(), learn=(), num_train=None, num_valid=None, se
 
 
 # ------------------------------------------------------------------------------------------------------------
-# SPEC 3.6: memory persistence and what Predict/Learn see.
+# docs/semantics.md §12.3: memory persistence and what Predict/Learn see.
 
 def test_ones_task_predict_runs_for_train_and_valid_examples():
     r = run(ones_task(), setup=[const(2, 1.0)], predict=[ins(SCALAR_SUM, 1, 2, 1)], max_abs_error=math.inf)
@@ -148,7 +148,7 @@ def test_accuracy_nan_logit_in_validation_predicts_class_zero():
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Early stopping (SPEC 3.3, 3.4, 3.6).
+# Early stopping (docs/semantics.md §3.4, 3.4, 3.6).
 
 DIVIDE_BY_ZERO = [const(2, 1.0), ins(SCALAR_DIVISION, 2, 3, 1)]   # s1 = 1 / 0
 ZERO_BY_ZERO = [ins(SCALAR_DIVISION, 3, 3, 1)]                    # s1 = 0 / 0
@@ -248,7 +248,7 @@ def test_memory_sizes_and_result_shapes():
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Epochs (SPEC 3.2).
+# Epochs (docs/semantics.md §3.3).
 
 def test_epochs_follow_epoch_orders():
     """Learn folds the labels (and features) into base-10 digits, so the result spells the visiting order."""

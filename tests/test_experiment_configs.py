@@ -27,7 +27,7 @@ def test_affine_labels_are_u_dot_x_plus_a_with_the_linear_tasks_streams():
         params = RandomGenerator(param_seed + 997958712).gaussian_array(9, 0.0, 1.0)
         weights, bias = params[:8], params[8]
         for x, y in ((task.train_features, task.train_labels), (task.valid_features, task.valid_labels)):
-            # the packet-tree dot product of SPEC 2.3 for F = 8: lanes (0,2,4,6) and (1,3,5,7), halved pairwise
+            # the packet-tree dot product of docs/semantics.md §2.4 for F = 8: lanes (0,2,4,6) and (1,3,5,7), halved pairwise
             terms = x * weights
             dot = ((terms[:, 0] + terms[:, 2]) + (terms[:, 4] + terms[:, 6])) + \
                   ((terms[:, 1] + terms[:, 3]) + (terms[:, 5] + terms[:, 7]))

@@ -1,4 +1,4 @@
-"""FEC key hash (libstdc++ std::hash<double> + HashCombine) and the LRU FEC cache (SPEC 4.2, A.7)."""
+"""FEC key hash (libstdc++ std::hash<double> + HashCombine) and the LRU FEC cache (docs/semantics.md §5, A.7)."""
 import random
 import struct
 from collections import OrderedDict
@@ -26,7 +26,7 @@ def py_std_hash_double(x: float) -> int:
 
 
 def py_hash_combine(seed: int, value: int) -> int:
-    """SPEC A.7 HashCombine with 64-bit wrap-around."""
+    """docs/semantics.md §6.6 HashCombine with 64-bit wrap-around."""
     a, b, c = 0x9E3779B9, seed, value
     for sa, sb, sc in ((43, 9, 8), (38, 23, 5), (35, 49, 11), (12, 18, 22)):
         a = (a - b - c) & MASK

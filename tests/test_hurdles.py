@@ -92,7 +92,7 @@ def test_hurdles_cut_train_steps_per_individual():
 
 
 def combined(values, mode):
-    """The evaluator's combination of SPEC 4.1: sequential mean, or the element at n // 2 of the sorted list."""
+    """The evaluator's combination of docs/semantics.md §4.1–4.2: sequential mean, or the element at n // 2 of the sorted list."""
     if mode == "median":
         return sorted(values)[len(values) // 2]
     total = 0.0

@@ -82,7 +82,7 @@ def test_mpi_run_stopped_and_resumed_equals_uninterrupted(tmp_path):
 def test_one_process_stopped_on_request_exits_75(tmp_path, signum):
     config = small_config(tmp_path)
     stop_midway(azero(None, "search", str(config), "--seed", "5", "--run-dir", "run", cwd=tmp_path), signum, 1)
-    assert ": stopped, seed 5, 1 rank(s)" in storage.status(tmp_path / "run")
+    assert f": stopped (resume with: azero resume {tmp_path / 'run'}), seed 5, 1 rank(s)" in storage.status(tmp_path / "run")
     assert results(finish(azero(None, "resume", "run", cwd=tmp_path)))[-1].startswith("Final evaluation fitness")
 
 

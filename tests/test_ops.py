@@ -1,7 +1,7 @@
-"""Every op of SPEC 2.1 for every F against a plain-Python float64 model, bit for bit.
+"""Every op of docs/semantics.md §2.1 for every F against a plain-Python float64 model, bit for bit.
 
 The model uses Python floats (IEEE double), the math module wrapped to return IEEE results instead of raising,
-and the reduction orders of SPEC 2.3 written out literally (recursive definitions). Inputs mix ordinary values
+and the reduction orders of docs/semantics.md §2.4 written out literally (recursive definitions). Inputs mix ordinary values
 over a wide magnitude range (so that summation order shows in the last bits) with ±0, ±inf, NaN, 1e300 and
 5e-324. Random ops are checked against the RandomGenerator's own draws, including the number of words used.
 """
@@ -19,7 +19,7 @@ from azero._core.rng import RandomGenerator
 NUM_OPS = 65
 S = V = M = 4  # small banks so that random addresses alias often
 
-# (in1, in2, out) banks per op, "-" = unused (SPEC 2.1 table).
+# (in1, in2, out) banks per op, "-" = unused (docs/semantics.md §2.1 table).
 BANKS = (
     "---", "sss", "sss", "sss", "sss", "s-s", "s-s", "s-s", "s-s", "s-s",
     "s-s", "s-s", "s-s", "s-s", "s-s", "s-s", "v-v", "m-m", "svv", "s-v",
@@ -74,7 +74,7 @@ def DIV(a, b):
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Reduction orders of SPEC 2.3, written from their definitions.
+# Reduction orders of docs/semantics.md §2.4, written from their definitions.
 
 def red_P(xs):
     pairs = [(xs[2 * k], xs[2 * k + 1]) for k in range(len(xs) // 2)]
@@ -148,7 +148,7 @@ def r_mm(xs, F):
 
 
 def test_reduction_examples():
-    """The model's orders on the worked examples of SPEC 2.3."""
+    """The model's orders on the worked examples of docs/semantics.md §2.4."""
     x = [1e16, 1.0, -1e16, 1.0]
     assert red_P(x) == (1e16 + -1e16) + (1.0 + 1.0) == 2.0
     assert red_T(x) == (1e16 + 1.0) + (-1e16 + 1.0) == 0.0
@@ -303,7 +303,7 @@ def random_memory(rs, F):
 
 
 def random_data(rs, op, ins, F):
-    """Data fields as the randomiser would set them, plus edge cases (SPEC 2.5, 1.3)."""
+    """Data fields as the randomiser would set them, plus edge cases (docs/semantics.md §8.1, 1.3)."""
     ins["activation"] = rs.choice([rs.uniform(-1, 1), 0.0, -0.0, 1e300, math.inf, math.nan])
     if op in (57, 58):  # index fractions: usually valid, sometimes exactly (i + 0.5) / F or slightly negative
         for f in ("f0", "f1"):
@@ -382,7 +382,7 @@ REDUCTION_OPS = (21, 27, 31, 34, 35, 36, 43, 50, 51, 52, 53, 54, 55)
 @pytest.mark.parametrize("F", FEATURE_SIZES)
 @pytest.mark.parametrize("op", REDUCTION_OPS)
 def test_reduction_order(op, F):
-    """Ops that sum: many inputs of one magnitude with random mantissas, where any other order than SPEC 2.3's
+    """Ops that sum: many inputs of one magnitude with random mantissas, where any other order than docs/semantics.md §2.4's
     changes the last bits."""
     rs = np.random.RandomState(op * 100 + F)
     for trial in range(12):
@@ -424,7 +424,7 @@ def blank(F, fill=0.0):
 
 @pytest.mark.parametrize("F", FEATURE_SIZES)
 def test_signed_zero_of_products(F):
-    """mat-vec and matmul whose terms are all -0 (-0 * 1) give -0 for F <= 4 and +0 for F >= 8 (SPEC 2.3)."""
+    """mat-vec and matmul whose terms are all -0 (-0 * 1) give -0 for F <= 4 and +0 for F >= 8 (docs/semantics.md §2.4)."""
     s, v, m = blank(F, 1.0)
     m[0] = -0.0
     run_one(31, F, s, v, m, in1=0, in2=0, out=1)   # vo = dot(m0, v0)
@@ -436,7 +436,7 @@ def test_signed_zero_of_products(F):
 
 @pytest.mark.parametrize("F", FEATURE_SIZES)
 def test_min_max_ties_and_nan(F):
-    """Scalar and vector min/max return in1 on ties and NaN; matrix min/max return in2 (SPEC 2.2)."""
+    """Scalar and vector min/max return in1 on ties and NaN; matrix min/max return in2 (docs/semantics.md §2.3)."""
     s, v, m = blank(F)
     s[0], s[1] = -0.0, 0.0
     v[0], v[1] = -0.0, 0.0

@@ -1,4 +1,4 @@
-"""The 60 executor cross-check cases of shared/reference/executor_vectors.json and the SPEC 3.6 goldens."""
+"""The 60 executor cross-check cases of shared/reference/executor_vectors.json and the docs/semantics.md §12.3 goldens."""
 import json
 from pathlib import Path
 
@@ -34,7 +34,7 @@ def test_executor_vector(index):
 
 
 def test_neural_net_golden_fitness():
-    # SPEC 3.6: NeuralNet(0.01, 0.1, 0.1), nonlinear task param 1000 / data 10000, 1000/100, F=4, mt19937(10000).
+    # docs/semantics.md §12.3: NeuralNet(0.01, 0.1, 0.1), nonlinear task param 1000 / data 10000, 1000/100, F=4, mt19937(10000).
     spec = TaskSpec(kind="scalar_2layer_nn_regression", features_size=4, num_train_examples=1000,
                     num_valid_examples=100, num_tasks=1, eval_type="rms_error", param_seeds=[1000], data_seeds=[10000])
     fitness = evaluate(algorithms.neural_net(0.01, 0.1, 0.1), make_tasks(spec), seed=10000)
@@ -43,7 +43,7 @@ def test_neural_net_golden_fitness():
 
 
 def test_padded_neural_net_golden_fitness():
-    # SPEC 3.6: NeuralNet(0.036210, 0.180920, 0.145231) padded (setup to 6), 10000/100, default seeds, mt19937(100000).
+    # docs/semantics.md §12.3: NeuralNet(0.036210, 0.180920, 0.145231) padded (setup to 6), 10000/100, default seeds, mt19937(100000).
     spec = TaskSpec(kind="scalar_2layer_nn_regression", features_size=4, num_train_examples=10000,
                     num_valid_examples=100, num_tasks=1, eval_type="rms_error")
     alg = algorithms.pad(algorithms.neural_net(0.036210, 0.180920, 0.145231), 6, 0, 0)

@@ -1,8 +1,8 @@
-"""Tests of azero._core.rng: MT19937 and the Abseil 20200923 distributions of SPEC Appendix A.
+"""Tests of azero._core.rng: MT19937 and the Abseil 20200923 distributions of docs/semantics.md §6.
 
 Independent references used here: NumPy's MT19937 (RandomState seeds an int with init_genrand; its bit
-generator yields the raw 32-bit words), the reference's own golden values (SPEC A.6, from executor_test.cc),
-and straightforward pure-Python models of SPEC A.3-A.5 and A.7 that read the same raw words.
+generator yields the raw 32-bit words), the reference's own golden values (docs/semantics.md §12.1, from executor_test.cc),
+and straightforward pure-Python models of docs/semantics.md §6.3–6.5 and A.7 that read the same raw words.
 """
 import copy
 import math
@@ -45,7 +45,7 @@ class Words:
 
 
 def model_uniform_int(words: Words, lo: int, hi: int, width: int, signed: bool) -> int:
-    """absl::Uniform<T>(g, lo, hi) per SPEC A.3 (with Abseil's upper bound kept at the type's minimum)."""
+    """absl::Uniform<T>(g, lo, hi) per docs/semantics.md §6.3 (with Abseil's upper bound kept at the type's minimum)."""
     type_min = -(1 << (width - 1)) if signed else 0
     upper = hi - 1 if hi > type_min else hi
     if lo > upper:
@@ -132,7 +132,7 @@ KR_INV = 0.29047645161474317
 
 
 def model_zignor(words: Words, paths: dict[str, int]) -> float:
-    """absl gaussian_distribution_base::zignor per SPEC A.5; `paths` counts tail and wedge visits."""
+    """absl gaussian_distribution_base::zignor per docs/semantics.md §6.5; `paths` counts tail and wedge visits."""
     while True:
         bits = words.u64()
         i = bits & 0x7F
@@ -154,7 +154,7 @@ def model_zignor(words: Words, paths: dict[str, int]) -> float:
 
 
 def model_hash_combine(seed: int, value: int) -> int:
-    """SPEC A.7 written out step by step with explicit 64-bit wrap-around."""
+    """docs/semantics.md §6.6 written out step by step with explicit 64-bit wrap-around."""
     a, b, c = 0x9E3779B9, seed, value
     for shift_a, shift_b, shift_c in [(43, 9, 8), (38, 23, 5), (35, 49, 11), (12, 18, 22)]:
         a = (a - b) & MASK64
@@ -234,7 +234,7 @@ def test_next_u64_first_word_high():
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Golden values of the reference (SPEC A.6; executor_test.cc, printed by C++ streams: 6 significant digits)
+# Golden values of the reference (docs/semantics.md §12.1; executor_test.cc, printed by C++ streams: 6 significant digits)
 # ------------------------------------------------------------------------------------------------------------
 
 
@@ -270,7 +270,7 @@ def test_golden_uniform_open():
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Word consumption (SPEC 5.4)
+# Word consumption (docs/semantics.md §6.7)
 # ------------------------------------------------------------------------------------------------------------
 
 CONSUMPTION = [
@@ -555,7 +555,7 @@ def test_pickle_and_copy_module(clone):
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Hashing (SPEC A.7)
+# Hashing (docs/semantics.md §6.6)
 # ------------------------------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""End-to-end search: the reference's integration-test lines (SPEC 7.3, 7.4) and the demo (SPEC 7.1, 5.7)."""
+"""End-to-end search: the reference's integration-test lines (docs/semantics.md §12.6, 7.4) and the demo (docs/semantics.md §9.9, 5.7)."""
 import io
 import os
 import re
@@ -35,7 +35,7 @@ def test_linear_integration_prints_reference_lines():
     assert "indivs=11000, elapsed_secs=…, mean=0.240699, stdev=0.090653, best fit=0.305231," in lines
     assert "indivs=21000, elapsed_secs=…, mean=0.481513, stdev=0.401085, best fit=0.999813," in lines
     assert "Final evaluation fitness (on unseen data) = 1.000000" in lines
-    # SPEC 7.3 (spec model): the run ends at 497,000 individuals, search fitness 0.999813, select 1.000000.
+    # docs/semantics.md §12.6 (spec model): the run ends at 497,000 individuals, search fitness 0.999813, select 1.000000.
     assert [line for line in lines if line.startswith("indivs=")][-1].startswith("indivs=491000,")
     assert "Search fitness for candidate algorithm = 0.999813" in lines
     assert "Select fitness for candidate algorithm = 1.000000" in lines
@@ -47,7 +47,7 @@ def test_nonlinear_integration_prints_reference_lines():
     lines = lines_without_elapsed(proc.stdout)
     assert "indivs=11000, elapsed_secs=…, mean=0.855631, stdev=0.277759, best fit=0.999835," in lines
     assert "indivs=91000, elapsed_secs=…, mean=0.724830, stdev=0.423565, best fit=1.000000," in lines
-    # The reference built from source (SPEC 7.4): search 0.999999, select 0.998458, final 0.992778.
+    # The reference built from source (docs/semantics.md §12.6): search 0.999999, select 0.998458, final 0.992778.
     assert "Search fitness for candidate algorithm = 0.999999" in lines
     assert "Select fitness for candidate algorithm = 0.998458" in lines
     assert "Final evaluation fitness (on unseen data) = 0.992778" in lines
@@ -56,7 +56,7 @@ def test_nonlinear_integration_prints_reference_lines():
 def test_linear_integration_counts_reference_train_steps():
     result = Search(presets.load("linear_integration"), out=io.StringIO()).run()
     experiment, = result.experiments
-    # SPEC 7.3: 497,000 individuals and 100,127,392 train steps, FEC pre-runs included.
+    # docs/semantics.md §12.6: 497,000 individuals and 100,127,392 train steps, FEC pre-runs included.
     assert experiment.num_individuals == 497000
     assert experiment.num_train_steps == 100127392
 
@@ -77,7 +77,7 @@ def test_demo_seed_7_first_experiment_matches_reference():
     out = io.StringIO()
     Search(cfg, 7, out=out).run()
     lines = out.getvalue().splitlines()
-    # SPEC V: seed 7's first experiment: search 0.778854, select 0.047520.
+    # docs/semantics.md §12.6: seed 7's first experiment: search 0.778854, select 0.047520.
     assert "Search fitness for candidate algorithm = 0.778854" in lines
     assert "Select fitness for candidate algorithm = 0.047520" in lines
 

@@ -1,4 +1,4 @@
-"""Task generation (SPEC §6): golden values, seeds, reduction orders, unit-test tasks, epochs, validation."""
+"""Task generation (docs/semantics.md §7): golden values, seeds, reduction orders, unit-test tasks, epochs, validation."""
 import math
 import sys
 import types
@@ -75,7 +75,7 @@ def test_task_attributes(golden_nn_task):
 
 
 def _packet_sum(x):
-    """SPEC §2.3 order P (Eigen's unrolled packet redux) written out for F = 2, 4, 8, 16: lane-wise halving over
+    """docs/semantics.md §2.4 order P (Eigen's unrolled packet redux) written out for F = 2, 4, 8, 16: lane-wise halving over
     the pairs (x0, x1), (x2, x3), ..., then lane 0 + lane 1."""
     if len(x) == 2:
         return x[0] + x[1]
@@ -89,7 +89,7 @@ def _packet_sum(x):
 
 
 def _lanes_sum(x):
-    """SPEC §2.3 order G: two sequential lanes from +0.0."""
+    """docs/semantics.md §2.4 order G: two sequential lanes from +0.0."""
     a = b = 0.0
     for k in range(0, len(x), 2):
         a += x[k]
@@ -149,7 +149,7 @@ def _flip_and_squash(x):
     ],
 )
 def test_tasks_reproduce_cross_check_fitness(kind, f, n_train, n_valid, seeds, learning_rate, expected):
-    """SGD of the linear model (SPEC §5.2) on generated tasks, scored as SPEC §3.4; expected values come from the
+    """SGD of the linear model (docs/semantics.md §8.5) on generated tasks, scored as docs/semantics.md §3.5; expected values come from the
     executor cross-check vectors (an independent model of the reference)."""
     spec = _spec(kind, f, n_train, n_valid, num_tasks=len(expected), param_seeds=seeds[0], data_seeds=seeds[1])
     for task, fitness in zip(make_tasks(spec), expected):

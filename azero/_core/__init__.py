@@ -5,7 +5,7 @@ batch. This file holds only the numpy twin of the C ``Instruction`` struct of ``
 """
 import numpy as np
 
-# One instruction (SPEC 1.3); the same layout as the C struct ``Instruction`` (32 bytes with alignment).
+# One instruction (docs/semantics.md §1.3); the same layout as the C struct ``Instruction`` (32 bytes with alignment).
 INSTRUCTION_DTYPE = np.dtype(
     [
         ("op", np.uint8),

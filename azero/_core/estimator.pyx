@@ -2,7 +2,7 @@
 """Compiled fit and predict of one program on user data (the scikit-learn estimators of azero.sklearn).
 
 ``fit_program`` runs Setup once, then Predict and Learn over the examples for every epoch, exactly as the
-executor's training loop does (SPEC 3.2): the features go to v0, s0 is 0 during Predict and the label during
+executor's training loop does (docs/semantics.md §3.3): the features go to v0, s0 is 0 during Predict and the label during
 Learn, and on a binary-classification task s1 is squashed by the sigmoid before Learn. ``predict_program``
 runs Predict over new examples from the memory and random stream left by fit, as the executor's validation
 does, and returns the raw s1 of each. The only executor symbols used are ``run_instructions`` and

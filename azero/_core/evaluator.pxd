@@ -1,4 +1,4 @@
-# Evaluator (SPEC 4): fitness of a program over a list of tasks, with optional FEC and train budget.
+# Evaluator (docs/semantics.md §4 and §5): fitness of a program over a list of tasks, with optional FEC and train budget.
 from libc.stdint cimport int64_t, uint64_t
 from azero._core.types cimport Program, TaskData, Memory, ErrorRecord, LaneBatch, NUM_OPS
 from azero._core.rng cimport MT19937
@@ -40,7 +40,7 @@ cdef class Evaluator:
     cdef ErrorRecord* records
     cdef uint64_t* keys
     cdef int* indices
-    # Train budget (SPEC 4.3).
+    # Train budget (docs/semantics.md §4.3).
     cdef bint use_budget
     cdef double baseline_setup_cost
     cdef double baseline_train_cost         # per train step: cost(predict) + cost(learn)

@@ -1,4 +1,4 @@
-"""Evaluator (SPEC 4.1-4.3): fitness of one program over a list of tasks, with the FEC and the train budget.
+"""Evaluator (docs/semantics.md §4 and §5): fitness of one program over a list of tasks, with the FEC and the train budget.
 
 Everything per program runs in `evaluate_program` (nogil, no allocation): the budget check, the FEC pre-run on
 its own generator, the cache lookup, the main execution on the caller's generator, and the combination. The
@@ -159,7 +159,7 @@ cdef object _evaluate(Evaluator ev, setup, predict, learn, RandomGenerator rng, 
 
 
 cdef class Evaluator:
-    """Fitness of programs over a fixed list of tasks, as the reference's Evaluator computes it (SPEC 4).
+    """Fitness of programs over a fixed list of tasks, as the reference's Evaluator computes it (docs/semantics.md §4 and §5).
 
     ``Evaluator(tasks, *, num_scalars=20, num_vectors=20, num_matrices=20, max_abs_error=100.0, combine="mean",
     fec=None, budget=None, op_costs=None)``; ``fec`` = (num_train_examples, num_valid_examples, cache_size,

@@ -1,4 +1,4 @@
-# Regularized evolution (SPEC 5.5) over a fixed-capacity population; whole generations run in one nogil call.
+# Regularized evolution (docs/semantics.md §9.2–9.4) over a fixed-capacity population; whole generations run in one nogil call.
 from libc.stdint cimport int32_t, int64_t
 from azero._core.types cimport Instruction, Program
 from azero._core.evaluator cimport Evaluator

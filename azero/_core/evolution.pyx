@@ -1,4 +1,4 @@
-"""Regularized evolution (SPEC 5.5): population init, tournaments, mutation, evaluation, aging by round robin.
+"""Regularized evolution (docs/semantics.md §9.2–9.4): population init, tournaments, mutation, evaluation, aging by round robin.
 
 The population is three numpy arrays (programs, sizes, fitness) that the Python layer may read and write in
 place between calls (progress, migration, checkpoints; `restore` sets the counters after a write). A child is a
@@ -263,7 +263,7 @@ cdef class RegularizedEvolution:
         return self.evaluator.num_train_steps - start_steps
 
     def stats(self):
-        """(mean, stdev, best fitness, best slot) with the reference's arithmetic (SPEC 5.5)."""
+        """(mean, stdev, best fitness, best slot) with the reference's arithmetic (docs/semantics.md §9.2–9.4)."""
         cdef double total = 0.0, total_squares = 0.0, best = -1.0, f, mean, var
         cdef int index, best_index = -1
         for index in range(self.population_size):

@@ -1,4 +1,4 @@
-# Executor: Setup, then Predict-before-Learn training and validation of one program on one task (SPEC 3).
+# Executor: Setup, then Predict-before-Learn training and validation of one program on one task (docs/semantics.md §3).
 from libc.stdint cimport int32_t, int64_t
 from azero._core.types cimport Instruction, Program, TaskData, Memory, ErrorRecord
 from azero._core.rng cimport MT19937
@@ -27,7 +27,7 @@ cdef void run_setup(const Program* program, Memory* mem, MT19937* rng) noexcept 
 cdef void run_instructions(const Instruction* code, int32_t n, Memory* mem, MT19937* rng) noexcept nogil
 
 # Index of the first instruction whose op is unknown or whose addresses fall outside the given bank sizes
-# (SPEC 2.1 banks), or -1 if all are valid. execute() itself does not check.
+# (docs/semantics.md §2.1 banks), or -1 if all are valid. execute() itself does not check.
 cdef int program_check(const Instruction* code, int32_t n, int num_scalars, int num_vectors,
                        int num_matrices) noexcept nogil
 

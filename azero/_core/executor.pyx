@@ -1,10 +1,10 @@
 # cython: language_level=3
-"""Executor: runs one program on one task, bit-exact with the reference (SPEC 2 and 3).
+"""Executor: runs one program on one task, bit-exact with the reference (docs/semantics.md §2 and 3).
 
 The instruction loop is one ``switch`` on the op inside a ``nogil`` loop. It is written once with a fused
 "dimension tag" type: Cython emits one C function per feature size F in {2, 4, 8, 16, 32}, in which F is a
 compile-time constant, so every per-element loop has a fixed trip count that gcc unrolls. The reduction orders
-(P, L, T, S0, G of SPEC 2.3) are written out per F; F = 2 and F = 4 use straight-line code.
+(P, L, T, S0, G of docs/semantics.md §2.4) are written out per F; F = 2 and F = 4 use straight-line code.
 """
 import time
 from collections import namedtuple
@@ -35,10 +35,10 @@ from azero._core.rng cimport MT19937, RandomGenerator, gaussian, uniform_open
 
 from azero._core import INSTRUCTION_DTYPE
 
-# -2/pi as the reference's double literal (FlipAndSquash, SPEC 3.4).
+# -2/pi as the reference's double literal (FlipAndSquash, docs/semantics.md §3.5).
 cdef double FLIP_SQUASH_C = -0.63661977236758138243
 
-# Banks of (in1, in2, out) per op: 0 = none, 1 = scalar, 2 = vector, 3 = matrix (SPEC 2.1). Used to check
+# Banks of (in1, in2, out) per op: 0 = none, 1 = scalar, 2 = vector, 3 = matrix (docs/semantics.md §2.1). Used to check
 # addresses before running programs that come from Python.
 cdef const char* OP_BANKS = (
     b"000" b"111" b"111" b"111" b"111" b"101" b"101" b"101" b"101" b"101"   # 0-9
@@ -87,7 +87,7 @@ cdef inline int dim_size(Dim* dim) noexcept nogil:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Reduction orders (SPEC 2.3). All n below are powers of two; every product is rounded on its own.
+# Reduction orders (docs/semantics.md §2.4). All n below are powers of two; every product is rounded on its own.
 
 cdef inline double pair_tree(double* t, int n) noexcept nogil:
     """P: lane-wise recursive halving over the n/2 pairs, then lane0 + lane1. Overwrites t."""
@@ -222,7 +222,7 @@ cdef inline double mm_entry(const double* a, const double* b, int i, int j, int 
 
 
 cdef inline bint fraction_index(int F, float f, int* idx) noexcept nogil:
-    """Index fraction -> index: (int) trunc((float) F * f) in float arithmetic (SPEC 1.3). Returns False when
+    """Index fraction -> index: (int) trunc((float) F * f) in float arithmetic (docs/semantics.md §1.4). Returns False when
     the index is outside 0..F-1 (the reference would write out of bounds; we write nothing)."""
     cdef float x = (<float> F) * f
     if x > -1.0 and x < F:
@@ -545,7 +545,7 @@ cdef void run_code(Dim* dim, const Instruction* code, int32_t n, double* s, doub
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Training, validation and the epoch loop (SPEC 3.2-3.4).
+# Training, validation and the epoch loop (docs/semantics.md §3.3–3.5).
 
 cdef inline double sigmoid(double x) noexcept nogil:
     return 1.0 / (1.0 + exp(-x))
@@ -603,7 +603,7 @@ cdef bint train(Dim* dim, const Program* program, const TaskData* task, Memory* 
 cdef double validate(Dim* dim, const Program* program, const TaskData* task, Memory* mem,
                      int64_t num_valid_examples, MT19937* rng, double max_abs_error,
                      ErrorRecord* record) noexcept nogil:
-    """Predict on the first min(num_valid_examples, n_valid) validation examples; the fitness of SPEC 3.4."""
+    """Predict on the first min(num_valid_examples, n_valid) validation examples; the fitness of docs/semantics.md §3.5."""
     cdef int F = dim_size(dim)
     cdef double* s = mem.scalars
     cdef double* v = mem.vectors

@@ -1,4 +1,4 @@
-# Functional-equivalence cache (SPEC 4.2): LRU map from the reference's 64-bit error hash to a fitness.
+# Functional-equivalence cache (docs/semantics.md §5): LRU map from the reference's 64-bit error hash to a fitness.
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from azero._core.types cimport ErrorRecord
 

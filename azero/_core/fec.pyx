@@ -1,4 +1,4 @@
-"""Functional-equivalence cache (SPEC 4.2) and the reference's FEC key hash.
+"""Functional-equivalence cache (docs/semantics.md §5) and the reference's FEC key hash.
 
 The key is the reference's own 64-bit hash (not a tuple of doubles), so that cache collisions, and hence the
 search trajectory, match the reference bit for bit. The cache is an LRU map over preallocated slots: lookup,

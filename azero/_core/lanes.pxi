@@ -28,7 +28,7 @@ from azero._core.types cimport (
     SCALAR_CONST_SET, VECTOR_CONST_SET, MATRIX_CONST_SET,
 )
 
-# -2/pi as the reference's double literal (FlipAndSquash, SPEC 3.4); the executor's constant.
+# -2/pi as the reference's double literal (FlipAndSquash, docs/semantics.md §3.5); the executor's constant.
 cdef double LANE_FLIP_SQUASH_C = -0.63661977236758138243
 
 
@@ -625,7 +625,7 @@ cdef inline double lane_flip_and_squash(double x) noexcept nogil:
     return 1.0 + LANE_FLIP_SQUASH_C * atan(x)
 
 
-# The bank each op writes (SPEC 2.1): 0 none, 1 scalar, 2 vector, 3 matrix; op k at index k.
+# The bank each op writes (docs/semantics.md §2.1): 0 none, 1 scalar, 2 vector, 3 matrix; op k at index k.
 cdef const char* LANE_OUT_BANK = b"0111111111" b"1111112322" b"2122222133" b"3233122333" b"3333123123" b"1122111231" b"23123"
 
 

@@ -1,4 +1,4 @@
-# Mutator and randomiser (SPEC 2.5-2.6, 5.2-5.4) over fixed-capacity programs, in the reference's RNG order.
+# Mutator and randomiser (docs/semantics.md §8.1–8.3, 5.2-5.4) over fixed-capacity programs, in the reference's RNG order.
 from libc.stdint cimport uint8_t, uint16_t, int32_t, int64_t
 from azero._core.types cimport Program, Instruction
 from azero._core.rng cimport MT19937
@@ -22,7 +22,7 @@ cdef struct MutatorConfig:
     uint8_t in2_bank[65]
     uint8_t out_bank[65]
 
-# SetOpAndRandomizeParams (SPEC 2.5): clear `ins`, set `op`, then draw its addresses and data.
+# SetOpAndRandomizeParams (docs/semantics.md §8.1): clear `ins`, set `op`, then draw its addresses and data.
 cdef void set_op_and_randomize(const MutatorConfig* cfg, Instruction* ins, uint8_t op, MT19937* rng) noexcept nogil
 
 cdef class Mutator:

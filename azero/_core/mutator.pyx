@@ -1,4 +1,4 @@
-"""Mutator and randomiser of the reference (SPEC 2.5-2.6, 5.2-5.4), consuming the random stream in its exact order.
+"""Mutator and randomiser of the reference (docs/semantics.md §8.1–8.3, 5.2-5.4), consuming the random stream in its exact order.
 
 Programs are fixed-capacity instruction arrays (``Program`` of types.pxd): an insert shifts the tail right, a remove
 shifts it left, so a child is mutated in place with no allocation. The C entry points are ``Mutator.mutate`` and
@@ -44,7 +44,7 @@ from azero._core.types cimport (
 from azero._core import INSTRUCTION_DTYPE
 from azero._core.checks import FUNCTION_NAMES, check_addresses, instruction_array
 
-# MutationType values of the reference (SPEC 5.3), for the C code; Python uses azero.ops (the one table, which
+# MutationType values of the reference (docs/semantics.md §8.4), for the C code; Python uses azero.ops (the one table, which
 # tests compare with these).
 cdef enum:
     MUT_ALTER_PARAM = 0
@@ -75,7 +75,7 @@ if sizeof(Instruction) != INSTRUCTION_DTYPE.itemsize:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Instruction-level randomisation and alteration (SPEC 2.5, 2.6)
+# Instruction-level randomisation and alteration (docs/semantics.md §8.1, 2.6)
 # ---------------------------------------------------------------------------------------------------------------
 
 cdef inline uint16_t in_address(const MutatorConfig* cfg, uint8_t bank, MT19937* rng) noexcept nogil:
@@ -180,7 +180,7 @@ cdef inline int64_t choice3(MT19937* rng) noexcept nogil:
 
 
 cdef inline void alter_data(Instruction* ins, MT19937* rng) noexcept nogil:
-    """AlterData (SPEC 2.6) of a data op."""
+    """AlterData (docs/semantics.md §8.2) of a data op."""
     cdef uint8_t op = ins.op
     cdef float low
     cdef float high
@@ -218,7 +218,7 @@ cdef inline void alter_data(Instruction* ins, MT19937* rng) noexcept nogil:
 
 
 cdef inline void alter_param(const MutatorConfig* cfg, Instruction* ins, MT19937* rng) noexcept nogil:
-    """AlterParam (SPEC 2.6): re-draw one address or alter the data, in place."""
+    """AlterParam (docs/semantics.md §8.2): re-draw one address or alter the data, in place."""
     cdef uint8_t op = ins.op
     cdef uint8_t cat = cfg.category[op]
     cdef int64_t c
@@ -243,7 +243,7 @@ cdef inline void alter_param(const MutatorConfig* cfg, Instruction* ins, MT19937
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Program-level steps (SPEC 5.2, 5.3)
+# Program-level steps (docs/semantics.md §8.5, 5.3)
 # ---------------------------------------------------------------------------------------------------------------
 
 cdef inline uint8_t draw_op(const MutatorConfig* cfg, int k, MT19937* rng) noexcept nogil:
@@ -293,7 +293,7 @@ cdef void randomize_all(const MutatorConfig* cfg, Program* p, MT19937* rng) noex
 
 
 cdef void mutate_once(const MutatorConfig* cfg, Program* p, MT19937* rng) noexcept nogil:
-    """MutateImpl (SPEC 5.3): one action drawn from the allowed list, applied in place."""
+    """MutateImpl (docs/semantics.md §8.4): one action drawn from the allowed list, applied in place."""
     cdef uint8_t action = cfg.actions[uniform_u64(rng, 0, <uint64_t>cfg.num_actions)]
     cdef int k
     cdef int32_t size
@@ -373,7 +373,7 @@ def _check_op_table(category, banks):
         cat = int(category[op])
         is_data = SCALAR_CONST_SET <= op <= MATRIX_GAUSSIAN_SET
         if cat == CAT_NO_OP or (cat == CAT_DATA) != is_data:
-            raise ValueError(f"op {op}: category {cat} does not match SPEC 2.1")
+            raise ValueError(f"op {op}: category {cat} does not match docs/semantics.md §2.1")
         if out[op] == BANK_NONE or (in1[op] != BANK_NONE) != (cat >= 1) or (in2[op] != BANK_NONE) != (cat == 2):
             raise ValueError(f"op {op}: banks do not match category {cat}")
 
@@ -381,9 +381,9 @@ def _check_op_table(category, banks):
 cdef class Mutator:
     """The reference's Mutator plus Randomizer over fixed-capacity programs.
 
-    Mutation types are the ints of SPEC 5.3 (ALTER_PARAM 0 ... RANDOMIZE_ALGORITHM 7); duplicates weight the
+    Mutation types are the ints of docs/semantics.md §8.4 (ALTER_PARAM 0 ... RANDOMIZE_ALGORITHM 7); duplicates weight the
     draw. Op lists are in draw order; an empty list means that component function is never randomised or
-    mutated. Op tables are the 65-entry category and bank arrays of SPEC 2.1 (azero.ops).
+    mutated. Op tables are the 65-entry category and bank arrays of docs/semantics.md §2.1 (azero.ops).
     """
 
     def __cinit__(self):

@@ -1,4 +1,4 @@
-# The reference's random stream: std::mt19937 and the Abseil 20200923 distributions (SPEC Appendix A).
+# The reference's random stream: std::mt19937 and the Abseil 20200923 distributions (docs/semantics.md §6).
 # Every function consumes exactly the 32-bit words the reference consumes for the same call.
 from libc.stdint cimport uint16_t, uint32_t, uint64_t, int32_t, int64_t
 
@@ -46,7 +46,7 @@ cdef float gaussian_float(MT19937* g, float mean, float stdev) noexcept nogil
 cdef uint32_t random_seed(MT19937* g) noexcept nogil                       # UniformRandomSeed: [2, 2^32 - 2]
 
 # cpdef (not cdef) so that the module also exports them to Python under the same names.
-cpdef uint64_t hash_combine(uint64_t seed, uint64_t value) noexcept nogil  # SPEC A.7
+cpdef uint64_t hash_combine(uint64_t seed, uint64_t value) noexcept nogil  # docs/semantics.md §6.6
 cpdef uint32_t hash_mix(uint64_t first, uint64_t second) noexcept nogil    # HashMix([first, second]), low 32 bits
 
 cdef class RandomGenerator:

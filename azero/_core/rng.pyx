@@ -1,5 +1,5 @@
 # cython: annotation_typing=False
-"""The reference's random stream: MT19937 plus the Abseil 20200923 distributions (SPEC Appendix A).
+"""The reference's random stream: MT19937 plus the Abseil 20200923 distributions (docs/semantics.md §6).
 
 Bit-exactness with the reference needs the same generator (std::mt19937, init_genrand seeding), the same
 number of 32-bit words per call and the same arithmetic (float paths in float, Abseil's bits-to-real mapping,
@@ -144,7 +144,7 @@ cdef inline float real_unit_float(uint64_t bits) noexcept nogil:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Integers: absl::uniform_int_distribution::Generate on the closed range [0, r] (SPEC A.3).
+# Integers: absl::uniform_int_distribution::Generate on the closed range [0, r] (docs/semantics.md §6.3).
 # ---------------------------------------------------------------------------------------------------------
 
 cdef inline uint16_t draw_u16(MT19937* g, uint16_t r) noexcept nogil:
@@ -240,7 +240,7 @@ cdef uint32_t random_seed(MT19937* g) noexcept nogil:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Reals: absl::uniform_real_distribution (SPEC A.4). An attempt is redrawn when the result rounds up to hi.
+# Reals: absl::uniform_real_distribution (docs/semantics.md §6.4). An attempt is redrawn when the result rounds up to hi.
 # The ranges are valid (lo <= hi, finite span) whenever the loop is reached, so Abseil's "span not finite"
 # acceptance never applies there.
 # ---------------------------------------------------------------------------------------------------------
@@ -275,7 +275,7 @@ cdef double uniform_open(MT19937* g, double lo, double hi) noexcept nogil:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Gaussian: absl::gaussian_distribution (ziggurat, SPEC A.5).
+# Gaussian: absl::gaussian_distribution (ziggurat, docs/semantics.md §6.5).
 # ---------------------------------------------------------------------------------------------------------
 
 cdef double zignor_tail(MT19937* g, bint negative) noexcept nogil:
@@ -319,7 +319,7 @@ cdef float gaussian_float(MT19937* g, float mean, float stdev) noexcept nogil:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Hashing (SPEC A.7): HashCombine on 64-bit unsigned words, HashMix of two numbers from seed 42.
+# Hashing (docs/semantics.md §6.6): HashCombine on 64-bit unsigned words, HashMix of two numbers from seed 42.
 # ---------------------------------------------------------------------------------------------------------
 
 cpdef uint64_t hash_combine(uint64_t seed, uint64_t value) noexcept nogil:

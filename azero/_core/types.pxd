@@ -51,7 +51,7 @@ cdef struct Memory:
     double* vectors                  # num_vectors x F
     double* matrices                 # num_matrices x F x F, each row-major
 
-# Errors recorded by an FEC pre-run (at most 100 each, SPEC 3.3).
+# Errors recorded by an FEC pre-run (at most 100 each, docs/semantics.md §3.7).
 cdef enum:
     MAX_RECORDED_ERRORS = 100
 
@@ -89,7 +89,7 @@ cdef struct LaneBatch:
     double fitness[16]           # out: per lane, execute()'s result
     int64_t train_steps          # out: executed train steps are added here
 
-# Op codes (SPEC 2.1). The Python op table in azero/ops.py is the one source of names, banks, costs and text
+# Op codes (docs/semantics.md §2.1). The Python op table in azero/ops.py is the one source of names, banks, costs and text
 # forms; tests check that it agrees with these codes.
 cdef enum Op:
     NO_OP = 0

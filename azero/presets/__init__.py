@@ -1,4 +1,4 @@
-"""Shipped search configurations, one TOML file each (the reference's scripts, SPEC 7).
+"""Shipped search configurations, one TOML file each (the reference's scripts, docs/semantics.md §9.9 and §12.6).
 
 `load("demo")` returns the SearchConfig of ``demo.toml`` beside this file; `names()` lists what is shipped.
 """
