@@ -5,8 +5,8 @@
 executor's training loop does (docs/semantics.md §3.3): the features go to v0, s0 is 0 during Predict and the label during
 Learn, and on a binary-classification task s1 is squashed by the sigmoid before Learn. ``predict_program``
 runs Predict over new examples from the memory and random stream left by fit, as the executor's validation
-does, and returns the raw s1 of each. The only executor symbols used are ``run_instructions`` and
-``program_check`` (executor.pxd).
+does, and returns the raw s1 of each. The executor symbols used are ``run_instructions``,
+``program_check`` and ``point_memory`` (executor.pxd).
 """
 import numpy as np
 
@@ -16,7 +16,7 @@ from libc.string cimport memcpy
 
 from azero._core.types cimport Instruction, Memory
 from azero._core.rng cimport MT19937, mt_seed
-from azero._core.executor cimport run_instructions, program_check
+from azero._core.executor cimport point_memory, program_check, run_instructions
 
 from azero._core import INSTRUCTION_DTYPE
 
@@ -54,13 +54,7 @@ cdef object _bind_memory(Memory* mem, object scalars, object vectors, object mat
                          f"feature size in {FEATURE_SIZES}")
     if scalars.shape[0] < 2 or vectors.shape[0] < 1:
         raise ValueError("memory needs at least 2 scalars (label, prediction) and 1 vector (features)")
-    mem.features_size = F
-    mem.num_scalars = scalars.shape[0]
-    mem.num_vectors = vectors.shape[0]
-    mem.num_matrices = matrices.shape[0]
-    mem.scalars = <double*> <uintptr_t> scalars.ctypes.data
-    mem.vectors = <double*> <uintptr_t> vectors.ctypes.data
-    mem.matrices = <double*> <uintptr_t> matrices.ctypes.data
+    point_memory(mem, F, scalars, vectors, matrices)
     return F
 
 

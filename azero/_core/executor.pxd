@@ -34,3 +34,5 @@ cdef int program_check(const Instruction* code, int32_t n, int num_scalars, int 
 # Fill `out` from a Python task object (duck-typed Task attributes, validated); returns the arrays that back
 # the pointers, which the caller must keep alive while `out` is used.
 cdef object task_data_from(object task, TaskData* out)
+# Point `mem` at three checked, C-contiguous float64 arrays (no copy; the caller keeps them alive).
+cdef void point_memory(Memory* mem, int features_size, object scalars, object vectors, object matrices)

@@ -918,6 +918,16 @@ def time_executor(setup, predict, learn, task, num_train_examples: int, num_vali
     return seconds, fitness, steps
 
 
+cdef void point_memory(Memory* mem, int features_size, object scalars, object vectors, object matrices):
+    mem.features_size = features_size
+    mem.num_scalars = scalars.shape[0]
+    mem.num_vectors = vectors.shape[0]
+    mem.num_matrices = matrices.shape[0]
+    mem.scalars = <double*> <uintptr_t> scalars.ctypes.data
+    mem.vectors = <double*> <uintptr_t> vectors.ctypes.data
+    mem.matrices = <double*> <uintptr_t> matrices.ctypes.data
+
+
 def execute_ops(instructions, int features_size, scalars, vectors, matrices, RandomGenerator rng) -> None:
     """Run INSTRUCTION_DTYPE instructions in order on the given float64 C-contiguous memory arrays, in place:
     scalars (S,), vectors (V, F) and matrices (M, F, F). Random ops draw from `rng`."""
@@ -930,13 +940,7 @@ def execute_ops(instructions, int features_size, scalars, vectors, matrices, Ran
             raise TypeError(f"{name} must be a writable C-contiguous float64 array of shape (n, *{tail})")
     code = _instructions(instructions, scalars.shape[0], vectors.shape[0], matrices.shape[0], "instructions")
     cdef Memory mem
-    mem.features_size = F
-    mem.num_scalars = scalars.shape[0]
-    mem.num_vectors = vectors.shape[0]
-    mem.num_matrices = matrices.shape[0]
-    mem.scalars = <double*> <uintptr_t> scalars.ctypes.data
-    mem.vectors = <double*> <uintptr_t> vectors.ctypes.data
-    mem.matrices = <double*> <uintptr_t> matrices.ctypes.data
+    point_memory(&mem, F, scalars, vectors, matrices)
     cdef const Instruction* ptr = <const Instruction*> <uintptr_t> code.ctypes.data
     cdef int32_t n = <int32_t> code.shape[0]
     with nogil:

@@ -10,6 +10,7 @@ from libc.string cimport memcpy
 
 import numpy as np
 
+from azero._core.rng cimport combine_hash
 from azero._core.types cimport ErrorRecord, MAX_RECORDED_ERRORS
 
 # libstdc++ _Hash_bytes (64-bit size_t variant, from MurmurHashUnaligned2) constants and std::hash's seed.
@@ -17,27 +18,6 @@ cdef uint64_t MURMUR_MUL = 0xc6a4a7935bd1e995ULL
 cdef uint64_t STD_HASH_SEED = 0xc70f6907ULL
 # Fibonacci hashing multiplier (2^64 / golden ratio) that spreads keys over the open-addressing table.
 cdef uint64_t FIB_MUL = 0x9e3779b97f4a7c15ULL
-
-
-cdef inline uint64_t _hash_combine(uint64_t seed, uint64_t value) noexcept nogil:
-    # rng.hash_combine (the reference's HashCombine), inlined here: as a call into another module it cost ~10%
-    # of the demo's instructions (20 calls per FEC lookup). test_fec checks that both agree.
-    cdef uint64_t a = 0x9e3779b9u
-    cdef uint64_t b = seed
-    cdef uint64_t c = value
-    a -= b; a -= c; a ^= c >> 43
-    b -= c; b -= a; b ^= a << 9
-    c -= a; c -= b; c ^= b >> 8
-    a -= b; a -= c; a ^= c >> 38
-    b -= c; b -= a; b ^= a << 23
-    c -= a; c -= b; c ^= b >> 5
-    a -= b; a -= c; a ^= c >> 35
-    b -= c; b -= a; b ^= a << 49
-    c -= a; c -= b; c ^= b >> 11
-    a -= b; a -= c; a ^= c >> 12
-    b -= c; b -= a; b ^= a << 18
-    c -= a; c -= b; c ^= b >> 22
-    return c
 
 
 cdef inline uint64_t _shift_mix(uint64_t v) noexcept nogil:
@@ -67,11 +47,11 @@ cdef uint64_t fec_key(const ErrorRecord* record, int64_t task_index, int64_t num
     cdef uint64_t seed = 42
     cdef int i
     for i in range(record.n_train):
-        seed = _hash_combine(seed, std_hash_double(record.train[i]))
+        seed = combine_hash(seed, std_hash_double(record.train[i]))
     for i in range(record.n_valid):
-        seed = _hash_combine(seed, std_hash_double(record.valid[i]))
-    seed = _hash_combine(seed, <uint64_t>task_index)
-    seed = _hash_combine(seed, <uint64_t>num_train)
+        seed = combine_hash(seed, std_hash_double(record.valid[i]))
+    seed = combine_hash(seed, <uint64_t>task_index)
+    seed = combine_hash(seed, <uint64_t>num_train)
     return seed
 
 

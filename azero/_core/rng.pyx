@@ -324,22 +324,7 @@ cdef float gaussian_float(MT19937* g, float mean, float stdev) noexcept nogil:
 
 cpdef uint64_t hash_combine(uint64_t seed, uint64_t value) noexcept nogil:
     """HashCombine(seed, value): the reference's 64-bit Jenkins-style mix; returns the new seed."""
-    cdef uint64_t a = 0x9e3779b9u
-    cdef uint64_t b = seed
-    cdef uint64_t c = value
-    a -= b; a -= c; a ^= c >> 43
-    b -= c; b -= a; b ^= a << 9
-    c -= a; c -= b; c ^= b >> 8
-    a -= b; a -= c; a ^= c >> 38
-    b -= c; b -= a; b ^= a << 23
-    c -= a; c -= b; c ^= b >> 5
-    a -= b; a -= c; a ^= c >> 35
-    b -= c; b -= a; b ^= a << 49
-    c -= a; c -= b; c ^= b >> 11
-    a -= b; a -= c; a ^= c >> 12
-    b -= c; b -= a; b ^= a << 18
-    c -= a; c -= b; c ^= b >> 22
-    return c
+    return combine_hash(seed, value)
 
 
 cpdef uint32_t hash_mix(uint64_t first, uint64_t second) noexcept nogil:
