@@ -370,8 +370,8 @@ def parser() -> argparse.ArgumentParser:
                    help="progress: best/mean fitness vs individuals and time; lineage: the best-so-far steps")
     p.set_defaults(func=cmd_plot)
 
-    p = sub.add_parser("report", help="one self-contained HTML page about a run (plots inline, no server)")
-    p.add_argument("run_dir", help="run directory")
+    p = sub.add_parser("report", help="one self-contained HTML page about a run or a sweep (plots inline, no server)")
+    p.add_argument("run_dir", help="run directory or sweep directory")
     p.add_argument("-o", "--output", required=True, help="HTML file to write")
     p.set_defaults(func=cmd_report)
 

@@ -1,12 +1,14 @@
-"""`azero report RUN_DIR -o report.html`: one self-contained HTML page about a run.
+"""`azero report DIR -o report.html`: one self-contained HTML page about a run or a sweep.
 
-The page holds the config summary, the progress and lineage plots (PNG inlined as base64), the experiments
+A run's page holds the config summary, the progress and lineage plots (PNG inlined as base64), the experiments
 table, the best program raw and simplified side by side, and its comparison with the hand-designed models on
-T_final. Everything is inline (CSS, images): no server, no CDN, no script; it opens from a file.
+T_final. A sweep's page holds the tables `azero show` prints for it (per arm: runs, successes, success rate and
+its 95% Wilson interval; per group: the evolution/random-search ratio and its interval; the hand-designed
+models) and the Figure 4 chart. Everything is inline (CSS, images): no server, no CDN, no script; it opens
+from a file.
 
-A page is a list of :class:`Section` objects; :func:`run_sections` builds those of one run and
-:func:`render_page` turns any list into the page, so other kinds of directories (e.g. sweeps) can add their
-own sections.
+A page is a list of :class:`Section` objects; :func:`run_sections` and :func:`sweep_sections` build them and
+:func:`render_page` turns any list into the page.
 """
 from __future__ import annotations
 
@@ -14,13 +16,14 @@ import base64
 import html
 import io
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from azero import algorithms, analysis, sweep_report
+from azero.sweep import SWEEP_FILE, SweepData, read_sweep
 
-from azero import algorithms, analysis
-
-__all__ = ["Section", "run_sections", "render_page", "write_report"]
+__all__ = ["Section", "run_sections", "sweep_sections", "render_page", "write_report"]
 
 # Seed of the random ops' stream for the comparison table (as `azero eval`).
 COMPARE_SEED = 10000
@@ -39,7 +42,8 @@ table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: 5px 12px; text-align: left; border-bottom: 1px solid #e6e9ed; vertical-align: top; }
 th { background: #eef1f4; font-weight: 600; }
 td.num, th.num { text-align: right; }
-td:last-child { color: #50575e; font-size: 14px; }
+td.num { white-space: nowrap; }
+td:last-child:not(.num) { color: #50575e; font-size: 14px; }
 td:first-child { white-space: nowrap; }
 tr.kept td { background: #e8f5e9; font-weight: 600; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 4px 18px; margin: 0 0 12px; }
@@ -68,12 +72,16 @@ def _esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+def _img(name: str, png: bytes) -> str:
+    """An <img> with the PNG inlined as base64."""
+    return f'<img alt="{_esc(name)}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
+
+
 def _png(plot, run) -> str:
-    """An <img> with the plot function's PNG inlined as base64."""
+    """An <img> with the plot function's PNG of the run."""
     buffer = io.BytesIO()
     plot(run, buffer)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="{_esc(plot.__name__)}" src="data:image/png;base64,{data}">'
+    return _img(plot.__name__, buffer.getvalue())
 
 
 def _table(header: list[str], rows: list[list[str]], numeric: set[int], row_classes: list[str] | None = None) -> str:
@@ -183,6 +191,59 @@ def run_sections(run) -> list[Section]:
     return [_overview(run), _plots(run), _experiments(run), _programs(run), _comparison(run)]
 
 
+def _sweep_overview(data: SweepData, arms: list[sweep_report.ArmSummary]) -> Section:
+    facts = [("searches per arm", ", ".join(str(n) for n in data.arm_replicates)),
+             ("ranks per search", data.ranks_per_search),
+             ("compared with", ", ".join(data.compare_with) or "no hand-designed model")]
+    listing = "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in facts)
+    return Section("Sweep", f"<p>{_esc(sweep_report.headline(data, arms))}.</p><dl>{listing}</dl>")
+
+
+def _sweep_arms(arms: list[sweep_report.ArmSummary]) -> Section:
+    rows = [[_esc(cell) for cell in row] for row in sweep_report.arm_rows(arms)]
+    note = ("<p class=note>Success rate per search with its 95% Wilson interval (- when the arm has no success "
+            "criterion); evaluations count a successful search's individuals up to its first success.</p>")
+    return Section("Arms", _table(sweep_report.ARM_HEADER, rows, set(range(2, 9))) + note)
+
+
+def _sweep_ratios(sweep_dir: str | os.PathLike, arms: list[sweep_report.ArmSummary]) -> Section:
+    ratios = sweep_report.group_ratios(arms)
+    if not ratios:
+        return Section("Evolution / random search",
+                       "<p class=missing>No group holds one evolution arm and one random-search arm.</p>")
+    rows = [[_esc(cell) for cell in row] for row in sweep_report.ratio_rows(ratios)]
+    table = _table(sweep_report.RATIO_HEADER, rows, set(range(1, 6)))
+    note = ("<p class=note>Success rates at equal budgets; the ratio's 95% interval by the log method. "
+            "Difficulty: 1 / random search's success rate per evaluated program.</p>")
+    with tempfile.TemporaryDirectory() as folder:
+        chart = Path(folder) / "figure4.png"
+        sweep_report.plot_figure4(sweep_dir, chart)
+        image = _img("plot_figure4", chart.read_bytes())
+    return Section("Evolution / random search", table + note + image)
+
+
+def _sweep_references(data: SweepData) -> Section:
+    from azero.success import REFERENCE_SEED
+
+    try:
+        rows = [[_esc(cell) for cell in row] for row in sweep_report.reference_rows(data)]
+    except (ValueError, OSError) as error:
+        return Section("Against hand-designed models",
+                       f"<p class=missing>The models cannot be evaluated here: {_esc(error)}</p>")
+    note = (f"<p class=note>How many searches' best candidates beat each model (its random ops seeded with "
+            f"{REFERENCE_SEED}); no T_select where an arm re-draws its task seeds per search.</p>")
+    return Section("Against hand-designed models", _table(sweep_report.REFERENCE_HEADER, rows, {2, 3, 4, 5}) + note)
+
+
+def sweep_sections(data: SweepData, sweep_dir: str | os.PathLike) -> list[Section]:
+    """The sections of a sweep's report, in page order (`data`: the sweep read from `sweep_dir`)."""
+    arms = sweep_report.arm_summaries(data)
+    sections = [_sweep_overview(data, arms), _sweep_arms(arms), _sweep_ratios(sweep_dir, arms)]
+    if data.compare_with:
+        sections.append(_sweep_references(data))
+    return sections + [Section("Sweep file", f"<pre>{_esc(data.text.strip())}</pre>")]
+
+
 def render_page(title: str, subtitle: str, sections: list[Section]) -> str:
     """The whole HTML document: inline CSS, one <section> per Section."""
     blocks = "".join(f"<section><h2>{_esc(s.title)}</h2>{s.body}</section>" for s in sections)
@@ -193,13 +254,18 @@ def render_page(title: str, subtitle: str, sections: list[Section]) -> str:
 
 
 def write_report(run_dir: str | os.PathLike, output: str | os.PathLike) -> Path:
-    """Write the report of the run in `run_dir` to `output` (HTML); returns the output path."""
+    """Write the report of the run or sweep in `run_dir` to `output` (HTML); returns the output path."""
     from azero.storage import load_run
 
-    run = load_run(run_dir)
-    page = render_page(f"azero run {run.path.name}",
-                       f"{run.status}, seed {run.seed}, {run.num_ranks} island(s) — {run.path}",
-                       run_sections(run))
+    if (Path(run_dir) / SWEEP_FILE).exists():
+        data = read_sweep(run_dir)
+        page = render_page(f"azero sweep {data.name}", f"seed {data.seed}, {len(data.arm_names)} arms — {run_dir}",
+                           sweep_sections(data, run_dir))
+    else:
+        run = load_run(run_dir)
+        page = render_page(f"azero run {run.path.name}",
+                           f"{run.status}, seed {run.seed}, {run.num_ranks} island(s) — {run.path}",
+                           run_sections(run))
     output = Path(output)
     output.write_text(page, encoding="utf-8")
     return output

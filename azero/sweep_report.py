@@ -155,13 +155,14 @@ def reference_fitness(data: SweepData, arm: int, model: str) -> tuple[float, flo
     return select, evaluate_on(cfg, list(cfg.final_tasks), alg, REFERENCE_SEED)
 
 
-def summary(run_dir: str | os.PathLike) -> str:
-    """The text `azero show SWEEP_DIR` prints."""
-    data = read_sweep(run_dir)
-    arms = arm_summaries(data)
-    done = sum(a.runs for a in arms)
-    out = [f"Sweep {data.name} (seed {data.seed}): {len(arms)} arms, {done} of {sum(a.planned for a in arms)} "
-           f"searches done, {sum(a.wall_seconds for a in arms):.0f} s of search time\n\n"]
+ARM_HEADER = ["arm", "mode", "runs", "successes", "rate", "95% Wilson", "evaluations", "select (mean +- s.e.)",
+              "final (mean +- s.e.)"]
+RATIO_HEADER = ["group", "evolution", "random search", "ratio", "95% interval", "difficulty (1/RS rate per eval)"]
+REFERENCE_HEADER = ["arm", "model", "model T_select", "model T_final", "beats on T_select", "beats on T_final"]
+
+
+def arm_rows(arms: list[ArmSummary]) -> list[list[str]]:
+    """The per-arm table's cells (ARM_HEADER), as `azero show` and `azero report` print them."""
     rows = []
     for a in arms:
         success = (str(a.successes), _num(a.rate), f"[{_num(a.low)}, {_num(a.high)}]") if a.has_criterion \
@@ -169,32 +170,53 @@ def summary(run_dir: str | os.PathLike) -> str:
         rows.append([a.name, a.mode, f"{a.runs}/{a.planned}", *success, str(a.evaluations),
                      f"{_num(a.select_mean, 4)} +- {_num(a.select_se, 4)}",
                      f"{_num(a.final_mean, 4)} +- {_num(a.final_se, 4)}"])
-    out.append(_table(["arm", "mode", "runs", "successes", "rate", "95% Wilson", "evaluations",
-                       "select (mean +- s.e.)", "final (mean +- s.e.)"], rows))
+    return rows
+
+
+def ratio_rows(ratios: list[GroupRatio]) -> list[list[str]]:
+    """The evolution / random-search table's cells (RATIO_HEADER)."""
+    return [[g.group, f"{g.evolution.successes}/{g.evolution.runs}",
+             f"{g.random_search.successes}/{g.random_search.runs}", _num(g.ratio, 2),
+             f"[{_num(g.low, 2)}, {_num(g.high, 2)}]",
+             f"{g.difficulty:.3g}" if math.isfinite(g.difficulty) else
+             f"> {g.random_search.evaluations:.3g} (no success)"] for g in ratios]
+
+
+def reference_rows(data: SweepData) -> list[list[str]]:
+    """The hand-designed models table's cells (REFERENCE_HEADER): per arm and model, the model's fitness and how
+    many searches' best candidates beat it."""
+    rows = []
+    for index, name in enumerate(data.arm_names):
+        sel = data.rows[data.rows["arm"] == index]
+        for model in data.compare_with:
+            ref_select, ref_final = reference_fitness(data, index, model)
+            n = len(sel)
+            beats_select = int((sel["select_fitness"] > ref_select).sum())
+            beats_final = int((sel["final_fitness"] > ref_final).sum())
+            rows.append([name, model, _num(ref_select, 4), _num(ref_final, 4),
+                         "-" if math.isnan(ref_select) else f"{beats_select}/{n}", f"{beats_final}/{n}"])
+    return rows
+
+
+def headline(data: SweepData, arms: list[ArmSummary]) -> str:
+    """One line: the sweep's name and seed, arms, searches done and search time."""
+    done = sum(a.runs for a in arms)
+    return (f"Sweep {data.name} (seed {data.seed}): {len(arms)} arms, {done} of {sum(a.planned for a in arms)} "
+            f"searches done, {sum(a.wall_seconds for a in arms):.0f} s of search time")
+
+
+def summary(run_dir: str | os.PathLike) -> str:
+    """The text `azero show SWEEP_DIR` prints."""
+    data = read_sweep(run_dir)
+    arms = arm_summaries(data)
+    out = [headline(data, arms) + "\n\n", _table(ARM_HEADER, arm_rows(arms))]
     ratios = group_ratios(arms)
     if ratios:
         out.append("\nEvolution / random search (success rates at equal budgets; 95% interval by the log method):\n")
-        out.append(_table(
-            ["group", "evolution", "random search", "ratio", "95% interval", "difficulty (1/RS rate per eval)"],
-            [[g.group, f"{g.evolution.successes}/{g.evolution.runs}",
-              f"{g.random_search.successes}/{g.random_search.runs}", _num(g.ratio, 2),
-              f"[{_num(g.low, 2)}, {_num(g.high, 2)}]",
-              f"{g.difficulty:.3g}" if math.isfinite(g.difficulty) else
-              f"> {g.random_search.evaluations:.3g} (no success)"] for g in ratios]))
+        out.append(_table(RATIO_HEADER, ratio_rows(ratios)))
     if data.compare_with:
         out.append("\nAgainst hand-designed models (fraction of searches whose best candidate beats the model):\n")
-        rows = []
-        for index, name in enumerate(data.arm_names):
-            sel = data.rows[data.rows["arm"] == index]
-            for model in data.compare_with:
-                ref_select, ref_final = reference_fitness(data, index, model)
-                n = len(sel)
-                beats_select = int((sel["select_fitness"] > ref_select).sum())
-                beats_final = int((sel["final_fitness"] > ref_final).sum())
-                rows.append([name, model, _num(ref_select, 4), _num(ref_final, 4),
-                             "-" if math.isnan(ref_select) else f"{beats_select}/{n}", f"{beats_final}/{n}"])
-        out.append(_table(["arm", "model", "model T_select", "model T_final", "beats on T_select",
-                           "beats on T_final"], rows))
+        out.append(_table(REFERENCE_HEADER, reference_rows(data)))
     return "".join(out)
 
 
