@@ -215,16 +215,10 @@ def build_user_folder(args: argparse.Namespace) -> int:
     return 0
 
 
-def is_sweep_dir(path: str) -> bool:
-    """A directory written by `azero sweep` (show and plot read it as a sweep, not a run)."""
-    from azero.sweep import SWEEP_FILE
-
-    return (Path(path) / SWEEP_FILE).exists()
-
-
 def cmd_show(args: argparse.Namespace) -> int:
     from azero.analysis import summary
     from azero.storage import load_run
+    from azero.sweep import is_sweep_dir
 
     if is_sweep_dir(args.run_dir):
         from azero import sweep_report
@@ -237,6 +231,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_plot(args: argparse.Namespace) -> int:
     from azero import analysis
     from azero.storage import load_run
+    from azero.sweep import is_sweep_dir
 
     if is_sweep_dir(args.run_dir):
         from azero import sweep_report

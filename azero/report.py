@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from azero import algorithms, analysis, sweep_report
-from azero.sweep import SWEEP_FILE, SweepData, read_sweep
+from azero.sweep import SweepData, is_sweep_dir, read_sweep
 
 __all__ = ["Section", "run_sections", "sweep_sections", "render_page", "write_report"]
 
@@ -257,7 +257,7 @@ def write_report(run_dir: str | os.PathLike, output: str | os.PathLike) -> Path:
     """Write the report of the run or sweep in `run_dir` to `output` (HTML); returns the output path."""
     from azero.storage import load_run
 
-    if (Path(run_dir) / SWEEP_FILE).exists():
+    if is_sweep_dir(run_dir):
         data = read_sweep(run_dir)
         page = render_page(f"azero sweep {data.name}", f"seed {data.seed}, {len(data.arm_names)} arms — {run_dir}",
                            sweep_sections(data, run_dir))

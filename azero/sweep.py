@@ -52,10 +52,15 @@ from azero import __version__, algorithms, presets
 from azero._core.rng import hash_mix
 from azero.config import ConfigError, SearchConfig
 
-__all__ = ["SweepError", "Arm", "SweepSpec", "SWEEP_FILE", "ROW_DTYPE", "replicate_seed", "load_spec",
+__all__ = ["SweepError", "Arm", "SweepSpec", "SWEEP_FILE", "is_sweep_dir", "ROW_DTYPE", "replicate_seed", "load_spec",
            "run_sweep", "read_sweep", "SweepData"]
 
 SWEEP_FILE = "sweep.h5"
+
+
+def is_sweep_dir(path: str | os.PathLike) -> bool:
+    """A directory written by `azero sweep` (readers treat it as a sweep, not a run)."""
+    return (Path(path) / SWEEP_FILE).exists()
 FORMAT = "azero-sweep"
 SCHEMA_VERSION = 1
 _PRESET_FOLDER = Path(presets.__file__).resolve().parent / "sweeps"
