@@ -243,7 +243,7 @@ def test_memory_sizes_and_result_shapes():
     assert r.scalars.shape == (3,) and r.vectors.shape == (2, 8) and r.matrices.shape == (1, 8, 8)
     r = run(ones_task(2, 1, F=2), predict=[const(1, 1.0)], num_scalars=2, num_vectors=1, num_matrices=0)
     assert r.fitness == 1.0 and r.matrices.shape == (0, 2, 2)
-    with pytest.raises(ValueError, match=r"^predict: instruction 0 has an unknown op or an address outside memory \(3/20/20\)"):
+    with pytest.raises(ValueError, match=r"^predict instruction 0: address 's3' out of range \(memory has 3 scalars\)$"):
         run(ones_task(2, 1), predict=[ins(SCALAR_SUM, 1, 3, 1)], num_scalars=3)
 
 

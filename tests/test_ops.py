@@ -501,9 +501,9 @@ def test_random_ops_consume_the_stream_in_order():
 
 def test_invalid_programs_are_rejected():
     s, v, m = blank(4)
-    with pytest.raises(ValueError, match=r"^instructions: instruction 0 has an unknown op or an address outside memory \(4/4/4\): \(23, "):
+    with pytest.raises(ValueError, match=r"^instructions instruction 0: address 'v4' out of range \(memory has 4 vectors\)$"):
         run_one(23, 4, s, v, m, in1=0, in2=1, out=V)     # vector out of range
-    with pytest.raises(ValueError, match=r"^instructions: instruction 0 has an unknown op or an address outside memory \(4/4/4\): \(65, "):
+    with pytest.raises(ValueError, match=r"^instructions instruction 0: invalid op code 65 \(op codes are 0\.\.64\)$"):
         run_one(65, 4, s, v, m)                          # unknown op
     with pytest.raises(TypeError, match=r"^vectors must be a writable C-contiguous float64 array of shape \(n, \*\(4,\)\)$"):
         execute_ops(np.zeros(1, INSTRUCTION_DTYPE), 4, s, v[:, :2].copy(), m, RandomGenerator())
@@ -523,5 +523,5 @@ def test_address_check_follows_banks(op):
         if bk != "-":
             bad = ins.copy()
             bad[field] = size[bk]
-            with pytest.raises(ValueError, match=r"^instructions: instruction 0 has an unknown op or an address outside memory \(2/3/5\)"):
+            with pytest.raises(ValueError, match=r"^instructions instruction 0: address '[svm]\d' out of range \(memory has \d (scalars|vectors|matrices)\)$"):
                 execute_ops(np.array([bad]), 4, s, v, m, RandomGenerator())

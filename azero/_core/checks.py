@@ -19,7 +19,7 @@ FEATURE_SIZES = (2, 4, 8, 16, 32)     # the feature sizes the executor is compil
 MAX_FUNCTION_SIZE = 65535             # instructions per component function (16-bit positions in the mutator)
 MAX_MEMORY = 65536                    # addresses are 16-bit
 FUNCTION_NAMES = ("Setup", "Predict", "Learn")   # component functions in storage order
-_BANK_NOUNS = {ops.SCALAR: "scalar", ops.VECTOR: "vector", ops.MATRIX: "matrix"}
+_BANK_NOUNS = {ops.SCALAR: "scalars", ops.VECTOR: "vectors", ops.MATRIX: "matrices"}
 _FIELDS = ("in1", "in2", "out")
 _BANKS = (ops.IN1_BANK, ops.IN2_BANK, ops.OUT_BANK)
 
@@ -86,7 +86,7 @@ def check_addresses(array: np.ndarray, name: str, memory: tuple[int, int, int],
             shown = f" ({describe(array[i])})" if describe is not None else ""
             raise ProgramError(f"{name} instruction {i}{shown}: address '{ops.BANK_LETTERS[b]}"
                                f"{int(array[field][i])}' out of range (memory has {int(limits[b])} "
-                               f"{_BANK_NOUNS[b]}s)")
+                               f"{_BANK_NOUNS[b]})")
 
 
 def check_program(setup, predict, learn, num_scalars, num_vectors, num_matrices) -> tuple:

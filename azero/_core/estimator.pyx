@@ -5,8 +5,8 @@
 executor's training loop does (docs/semantics.md §3.3): the features go to v0, s0 is 0 during Predict and the label during
 Learn, and on a binary-classification task s1 is squashed by the sigmoid before Learn. ``predict_program``
 runs Predict over new examples from the memory and random stream left by fit, as the executor's validation
-does, and returns the raw s1 of each. The executor symbols used are ``run_instructions``,
-``program_check`` and ``point_memory`` (executor.pxd).
+does, and returns the raw s1 of each. The executor symbols used are ``run_instructions`` and
+``point_memory`` (executor.pxd); programs are checked by azero._core.checks first.
 """
 import numpy as np
 
@@ -16,11 +16,11 @@ from libc.string cimport memcpy
 
 from azero._core.types cimport Instruction, Memory
 from azero._core.rng cimport MT19937, mt_seed
-from azero._core.executor cimport point_memory, program_check, run_instructions
+from azero._core.executor cimport point_memory, run_instructions
 
 from azero._core import INSTRUCTION_DTYPE
+from azero._core.checks import FEATURE_SIZES, check_addresses, instruction_array
 
-FEATURE_SIZES = (2, 4, 8, 16, 32)
 # MT19937 state words plus the position of the next word, as one uint32 array.
 RNG_STATE_WORDS = 625
 
@@ -31,14 +31,8 @@ cdef inline double sigmoid(double x) noexcept nogil:
 
 cdef object _code(object code, Memory* mem, str name):
     """A C-contiguous INSTRUCTION_DTYPE array whose ops and addresses fit `mem`."""
-    arr = np.ascontiguousarray(code)
-    if arr.dtype != INSTRUCTION_DTYPE or arr.ndim != 1:
-        raise TypeError(f"{name}: expected a 1-d array of INSTRUCTION_DTYPE, got {arr.dtype} {arr.shape}")
-    cdef int bad = program_check(<const Instruction*> <uintptr_t> arr.ctypes.data, <int32_t> arr.shape[0],
-                                 mem.num_scalars, mem.num_vectors, mem.num_matrices)
-    if bad >= 0:
-        raise ValueError(f"{name}: instruction {bad} has an unknown op or an address outside memory "
-                         f"({mem.num_scalars}/{mem.num_vectors}/{mem.num_matrices})")
+    arr = instruction_array(code, name)
+    check_addresses(arr, name, (mem.num_scalars, mem.num_vectors, mem.num_matrices))
     return arr
 
 

@@ -12,7 +12,7 @@ cdef void memory_free(Memory* mem) noexcept nogil
 # Adds every train step (including the one that stops early) to train_steps[0] (train_steps may be NULL). If
 # `record` is not NULL the first epoch's train errors and the validation errors are recorded (both counts must
 # be <= 100; further errors are dropped). No checks: task.features_size must be one of 2, 4, 8, 16, 32 and equal
-# mem.features_size, every address must fit `mem` (see program_check), and epoch 0 is taken to be the identity
+# mem.features_size, every address must fit `mem` (azero._core.checks), and epoch 0 is taken to be the identity
 # order (epoch_orders is read only for epochs >= 1).
 cdef double execute(const Program* program, const TaskData* task, Memory* mem,
                     int64_t num_all_train_examples, int64_t num_valid_examples,
@@ -25,11 +25,6 @@ cdef void run_setup(const Program* program, Memory* mem, MT19937* rng) noexcept 
 
 # Run n instructions on `mem` (the instruction loop of execute(), without wipe or training).
 cdef void run_instructions(const Instruction* code, int32_t n, Memory* mem, MT19937* rng) noexcept nogil
-
-# Index of the first instruction whose op is unknown or whose addresses fall outside the given bank sizes
-# (docs/semantics.md §2.1 banks), or -1 if all are valid. execute() itself does not check.
-cdef int program_check(const Instruction* code, int32_t n, int num_scalars, int num_vectors,
-                       int num_matrices) noexcept nogil
 
 # Fill `out` from a Python task object (duck-typed Task attributes, validated); returns the arrays that back
 # the pointers, which the caller must keep alive while `out` is used.

@@ -34,21 +34,11 @@ from azero._core.types cimport (
 from azero._core.rng cimport MT19937, RandomGenerator, gaussian, uniform_open
 
 from azero._core import INSTRUCTION_DTYPE
+from azero._core.checks import FEATURE_SIZES, check_addresses, instruction_array
 
 # -2/pi as the reference's double literal (FlipAndSquash, docs/semantics.md §3.5).
 cdef double FLIP_SQUASH_C = -0.63661977236758138243
 
-# Banks of (in1, in2, out) per op: 0 = none, 1 = scalar, 2 = vector, 3 = matrix (docs/semantics.md §2.1). Used to check
-# addresses before running programs that come from Python.
-cdef const char* OP_BANKS = (
-    b"000" b"111" b"111" b"111" b"111" b"101" b"101" b"101" b"101" b"101"   # 0-9
-    b"101" b"101" b"101" b"101" b"101" b"101" b"202" b"303" b"122" b"102"   # 10-19
-    b"202" b"201" b"202" b"222" b"222" b"222" b"222" b"221" b"223" b"133"   # 20-29
-    b"303" b"322" b"203" b"203" b"301" b"302" b"302" b"303" b"303" b"333"   # 30-39
-    b"333" b"333" b"333" b"333" b"111" b"222" b"333" b"111" b"222" b"333"   # 40-49
-    b"201" b"301" b"302" b"302" b"201" b"301" b"001" b"002" b"003" b"001"   # 50-59
-    b"002" b"003" b"001" b"002" b"003"                                       # 60-64
-)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -752,29 +742,9 @@ cdef void memory_free(Memory* mem) noexcept nogil:
     mem.matrices = NULL
 
 
-cdef int program_check(const Instruction* code, int32_t n, int num_scalars, int num_vectors,
-                       int num_matrices) noexcept nogil:
-    """Index of the first instruction with an unknown op or an address outside its bank, or -1."""
-    cdef int32_t k
-    cdef int field, bank, limit, address
-    for k in range(n):
-        if code[k].op >= NUM_OPS:
-            return k
-        for field in range(3):
-            bank = OP_BANKS[3 * code[k].op + field] - c'0'
-            if bank == 0:
-                continue
-            limit = num_scalars if bank == 1 else (num_vectors if bank == 2 else num_matrices)
-            address = code[k].in1 if field == 0 else (code[k].in2 if field == 1 else code[k].out)
-            if address >= limit:
-                return k
-    return -1
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Python entry points (tests, benchmarks, one-off evaluations).
 
-FEATURE_SIZES = (2, 4, 8, 16, 32)
 
 ExecutionResult = namedtuple(
     "ExecutionResult",
@@ -786,14 +756,8 @@ ExecutionResult.__doc__ = """Outcome of run_executor: fitness, executed train st
 
 def _instructions(code, int num_scalars, int num_vectors, int num_matrices, str name):
     """A C-contiguous INSTRUCTION_DTYPE array whose ops and addresses are valid for the given memory."""
-    arr = np.ascontiguousarray(code)
-    if arr.dtype != INSTRUCTION_DTYPE or arr.ndim != 1:
-        raise TypeError(f"{name}: expected a 1-d array of INSTRUCTION_DTYPE, got {arr.dtype} {arr.shape}")
-    cdef int bad = program_check(<const Instruction*> <uintptr_t> arr.ctypes.data, <int32_t> arr.shape[0],
-                                 num_scalars, num_vectors, num_matrices)
-    if bad >= 0:
-        raise ValueError(f"{name}: instruction {bad} has an unknown op or an address outside memory "
-                         f"({num_scalars}/{num_vectors}/{num_matrices}): {arr[bad]}")
+    arr = instruction_array(code, name)
+    check_addresses(arr, name, (num_scalars, num_vectors, num_matrices))
     return arr
 
 
