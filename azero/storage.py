@@ -1020,13 +1020,26 @@ def _damage(path: Path, error: BaseException, what: str = "island") -> RunStoreE
     return RunStoreError(f"{path}: damaged {what} file ({_reason(error)})")
 
 
+LIVE_READ_SECONDS = 2.0   # how long a reader of a file being written retries a chunk that fails its checksum
+
+
 def _read_dataset(f: h5py.File, name: str, path: Path, rows: int | None = None) -> np.ndarray:
-    """All rows (or the first `rows`) of a dataset; RunStoreError naming the file and dataset if unreadable."""
-    try:
-        ds = f[name]
-        return ds[()] if rows is None else ds[:rows]
-    except (OSError, ValueError) as error:
-        raise RunStoreError(f"{path}: damaged island file ({name}: {_reason(error)})") from None
+    """All rows (or the first `rows`) of a dataset; RunStoreError naming the file and dataset if unreadable.
+
+    While a writer appends (SWMR), the chunk it is rewriting can be read half old, half new and fail its checksum;
+    such a read is retried for up to LIVE_READ_SECONDS before the file is called damaged."""
+    deadline = time.monotonic() + LIVE_READ_SECONDS
+    while True:
+        try:
+            ds = f[name]
+            if f.swmr_mode:
+                ds.refresh()
+            return ds[()] if rows is None else ds[:rows]
+        except (OSError, ValueError) as error:
+            if f.swmr_mode and "checksum" in str(error) and time.monotonic() < deadline:
+                time.sleep(0.02)
+                continue
+            raise RunStoreError(f"{path}: damaged island file ({name}: {_reason(error)})") from None
 
 
 def _verify(path: Path, what: str = "island") -> None:
