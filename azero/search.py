@@ -20,7 +20,7 @@ import numpy as np
 
 from azero import algorithms, ops
 from azero._core.evaluator import Evaluator
-from azero._core.evolution import REJECTED_FITNESS, RegularizedEvolution
+from azero._core.evolution import RegularizedEvolution
 from azero._core.mutator import Mutator
 from azero._core.rng import RandomGenerator
 from azero.algorithm import Algorithm
@@ -404,8 +404,6 @@ class Search:
         cfg = self.cfg
         self.say("Experiment done. Retrieving candidate algorithm.")
         search_fitness, candidate = self.island.best_candidate(self)
-        if cfg.hurdles is not None and search_fitness <= REJECTED_FITNESS:
-            search_fitness = self._whole_search_fitness(candidate)
         self.say(f"Search fitness for candidate algorithm = {search_fitness:.6f}")
         if cfg.randomize_task_seeds:
             self.select_specs = randomize_task_seeds(self.select_specs, self.island.broadcast(self.rng.random_seed()))
@@ -433,19 +431,6 @@ class Search:
         if cfg.max_seconds is not None and time.monotonic() >= self.started + cfg.max_seconds:
             return True
         return cfg.max_experiments != 0 and len(self.experiments) >= cfg.max_experiments
-
-    def _whole_search_fitness(self, candidate: Algorithm) -> float:
-        """The candidate's fitness on all search tasks, for a population where nothing scores above a child
-        rejected by the hurdle (so the candidate may have run on the hurdle's tasks only).
-
-        Any individual above REJECTED_FITNESS passed the hurdle and its fitness already covers all search tasks.
-        Here the root evaluates the candidate as the search evaluates a child (budget, fresh FEC) on a copy of
-        its random stream, which it leaves untouched."""
-        fitness = None
-        if self.island.is_root:
-            evaluator = build_evaluator(self.cfg, make_tasks(self.search_specs))
-            fitness = evaluator.evaluate(candidate.setup, candidate.predict, candidate.learn, self.rng.copy())
-        return self.island.broadcast(fitness)
 
     def _final(self) -> SearchResult:
         self.say()

@@ -2,8 +2,9 @@
 
 Without hurdles the search must stay the reference's (its integration lines); with them every fitness, the ring
 buffer and the hurdle are checked against a Python replay of the rule using numpy.percentile. A rejected child
-scores REJECTED_FITNESS (0, the lowest fitness), so it never ranks above a child that passed: the whole-population
-test shows it on the issue's search space, where the first task is easier than the rest.
+never enters the population (its slot keeps the member it would have replaced), so it never ranks above a child
+that passed: the whole-population test shows it on the issue's search space, where the first task is easier than
+the rest.
 """
 import dataclasses
 import io
@@ -14,10 +15,10 @@ import pytest
 
 import azero.presets
 from azero import ops
-from azero._core.evolution import REJECTED_FITNESS, RegularizedEvolution, linear_percentile
+from azero._core.evolution import RegularizedEvolution, linear_percentile
 from azero._core.rng import RandomGenerator
 from azero.config import HurdlesSpec
-from azero.search import Search, build_evaluator, build_mutator, capacities, initial_model, search
+from azero.search import build_evaluator, build_mutator, capacities, initial_model, search
 from azero.tasks import make_tasks
 
 RANDOM_OPS = [ops.op_code(name) for name in ("SCALAR_GAUSSIAN_SET_OP", "VECTOR_UNIFORM_SET_OP")]
@@ -111,55 +112,77 @@ class HurdleReplay:
         self.fill = self.position = self.rejections = self.updates = 0
         self.hurdle = -np.inf
 
-    def evaluate(self, per_task):
-        """(fitness, passed, partial fitness) of a child with these per-task fitnesses."""
-        partial = combined(list(per_task[:self.tasks]), self.mode)
-        passed = bool(partial >= self.hurdle)
-        if passed:
-            result = combined(list(per_task), self.mode)
-        else:
-            result = REJECTED_FITNESS
-            self.rejections += 1
+    def decide(self, partial, may_reject=True):
+        """Whether a child with this partial fitness passes; then the partial enters the ring."""
+        passed = not may_reject or bool(partial >= self.hurdle)
+        self.rejections += not passed
         self.ring[self.position] = partial
         self.position = (self.position + 1) % self.window
         self.fill = min(self.fill + 1, self.window)
         if self.fill == self.window and self.position % self.period == 0:
             self.hurdle = np.percentile(self.ring, self.percentile)
             self.updates += 1
-        return result, passed, partial
+        return passed
+
+
+def replay_generation(evolution, reference, replay, before, rng, init=False):
+    """Checks the sweep that just ran slot by slot against `replay`; returns the rejected children's partials.
+
+    The children's partial fitnesses are the ring's last P entries (the window holds at least P). A slot whose
+    child passed holds that child with its whole fitness; a slot whose child was rejected holds `before`'s
+    member (program, sizes, fitness) unchanged.
+    """
+    programs, sizes, fitness = before
+    ring, _, position, _ = evolution.hurdle_state()
+    size = evolution.population_size
+    rejected_partials = []
+    for slot in range(size):
+        partial = ring[(position - size + slot) % replay.window]
+        if replay.decide(partial, may_reject=not init):
+            per_task = reference.evaluate_per_task(*evolution.individual(slot), rng)
+            assert combined(list(per_task[:replay.tasks]), replay.mode) == partial
+            assert evolution.fitness[slot] == combined(list(per_task), replay.mode)
+        else:
+            assert np.array_equal(evolution.programs[slot], programs[slot])
+            assert np.array_equal(evolution.sizes[slot], sizes[slot])
+            assert evolution.fitness[slot] == fitness[slot]
+            rejected_partials.append(partial)
+    ring, fill, position, hurdle = evolution.hurdle_state()
+    assert np.array_equal(ring, replay.ring)
+    assert (fill, position) == (replay.fill, replay.position)
+    assert hurdle == replay.hurdle
+    assert evolution.hurdle_rejections == replay.rejections
+    return rejected_partials
+
+
+def snapshot(evolution):
+    return evolution.programs.copy(), evolution.sizes.copy(), evolution.fitness.copy()
 
 
 @pytest.mark.parametrize("mode", ["mean", "median"])
 @pytest.mark.parametrize("percentile, window", [(75.0, 10), (60.0, 25), (33.3, 40), (100.0, 20), (0.0, 30)])
 def test_hurdled_fitness_ring_and_percentile_match_replay(mode, percentile, window):
     # No FEC and no random ops: a program's per-task fitness depends on the program alone.
-    cfg = shrunk(num_train=20, num_valid=10, population_size=20, tournament_size=4, fec=None,
+    cfg = shrunk(num_train=20, num_valid=10, population_size=10, tournament_size=4, fec=None,
                  fitness_combination_mode=mode)
     hurdles = (percentile, window, 2)
     evolution, _, _ = build(cfg, 4, hurdles)
     reference = build_evaluator(cfg, make_tasks(list(cfg.search_tasks)))
     replay = HurdleReplay(*hurdles, mode)
     rng = RandomGenerator(1)
-    for generation in range(6):
+    for generation in range(10):
+        before = snapshot(evolution)
         if generation == 0:
             evolution.init_population()
         else:
             evolution.run_generation()
-        # Slots are evaluated in order, so the population now holds this sweep's children in evaluation order.
-        expected = [replay.evaluate(reference.evaluate_per_task(*evolution.individual(slot), rng))[0]
-                    for slot in range(cfg.population_size)]
-        assert np.array_equal(evolution.fitness, expected)
-        ring, fill, position, hurdle = evolution.hurdle_state()
-        assert np.array_equal(ring, replay.ring)
-        assert (fill, position) == (replay.fill, replay.position)
-        assert hurdle == replay.hurdle
-        assert evolution.hurdle_rejections == replay.rejections
+        replay_generation(evolution, reference, replay, before, rng, init=generation == 0)
     assert replay.updates >= 5
     if percentile > 0.0:
         assert 0 < replay.rejections < evolution.num_individuals
 
 
-def test_rejected_child_scores_the_minimum_and_passing_child_its_whole_fitness():
+def test_rejected_child_leaves_the_member_and_passing_child_gets_its_whole_fitness():
     cfg = fig5_small(population_size=30)
     evolution, _, _ = build(cfg, 7, (75.0, 1000, 1))
     reference = build_evaluator(cfg, make_tasks(list(cfg.search_tasks)))
@@ -168,78 +191,65 @@ def test_rejected_child_scores_the_minimum_and_passing_child_its_whole_fitness()
     # A full ring recomputed 99 evaluations from now: the next generation faces exactly this hurdle.
     hurdle = 0.2
     evolution.set_hurdle_state(np.zeros(1000), 1000, 1, hurdle)
+    programs, sizes, fitness = snapshot(evolution)
     evolution.run_generation()
+    ring = evolution.hurdle_state()[0]
     rng = RandomGenerator(1)
-    outcomes = []
+    rejected = 0
     for slot in range(cfg.population_size):
-        per_task = reference.evaluate_per_task(*evolution.individual(slot), rng)
-        passed = per_task[0] >= hurdle
-        assert evolution.fitness[slot] == (combined(list(per_task), "mean") if passed else REJECTED_FITNESS)
-        outcomes.append(passed)
-    assert evolution.hurdle_rejections == outcomes.count(False)
-    assert 0 < outcomes.count(False) < len(outcomes)
+        partial = ring[1 + slot]
+        if partial >= hurdle:
+            per_task = reference.evaluate_per_task(*evolution.individual(slot), rng)
+            assert per_task[0] == partial
+            assert evolution.fitness[slot] == combined(list(per_task), "mean")
+        else:
+            assert np.array_equal(evolution.programs[slot], programs[slot])
+            assert np.array_equal(evolution.sizes[slot], sizes[slot]) and evolution.fitness[slot] == fitness[slot]
+            rejected += 1
+    assert evolution.hurdle_rejections == rejected
+    assert 0 < rejected < cfg.population_size
     assert evolution.hurdle == hurdle
 
 
 @pytest.mark.parametrize("mode", ["mean", "median"])
 def test_no_rejected_child_ranks_above_a_child_that_passed(mode):
-    # After every generation of a run with hurdles, over the whole population: every rejected child's fitness is
-    # at most every passing child's, and equal only to a passing child that scored the minimum itself. Here the
-    # old rule (a rejected child keeps its partial fitness) would rank rejected children above passing ones.
+    # After every generation of a run with hurdles, over the whole population: every member passed and carries
+    # its whole T_search fitness, so no rejected child is ranked at all. Here keeping a rejected child with its
+    # partial fitness (an earlier rule) would have ranked it above members that passed.
     cfg = fig5_small(mode)
     hurdles = (75.0, 100, 1)
     evolution, _, _ = build(cfg, 20250101, hurdles)
     reference = build_evaluator(cfg, make_tasks(list(cfg.search_tasks)))
     replay = HurdleReplay(*hurdles, mode)
     rng = RandomGenerator(1)
-    above_a_passer_by_partial = 0
+    above_a_member_by_partial = 0
     for generation in range(8):
+        before = snapshot(evolution)
         if generation == 0:
             evolution.init_population()
         else:
             evolution.run_generation()
-        outcomes = [replay.evaluate(reference.evaluate_per_task(*evolution.individual(slot), rng))
-                    for slot in range(cfg.population_size)]
-        fitness = np.array([f for f, _, _ in outcomes])
-        passed = np.array([p for _, p, _ in outcomes])
-        partial = np.array([q for _, _, q in outcomes])
-        assert np.array_equal(evolution.fitness, fitness)
-        rejected_fitness, passing_fitness = fitness[~passed], fitness[passed]
-        assert passing_fitness.size > 0
-        for value in rejected_fitness:
-            assert np.all((value < passing_fitness) | (passing_fitness == REJECTED_FITNESS))
-        # The population's best (progress lines' best fit, the experiment's candidate) passed.
-        _, _, best, slot = evolution.stats()
-        assert passed[slot] and best == passing_fitness.max()
-        above_a_passer_by_partial += int(np.sum(partial[~passed] > passing_fitness.min()))
+        rejected_partials = replay_generation(evolution, reference, replay, before, rng, init=generation == 0)
+        whole = [combined(list(reference.evaluate_per_task(*evolution.individual(slot), rng)), mode)
+                 for slot in range(cfg.population_size)]
+        assert np.array_equal(evolution.fitness, whole)
+        above_a_member_by_partial += sum(partial > min(whole) for partial in rejected_partials)
     assert replay.rejections == evolution.hurdle_rejections > 0
-    assert above_a_passer_by_partial > 0
+    assert above_a_member_by_partial > 0
 
 
-def test_candidate_of_an_all_rejected_population_is_scored_on_all_search_tasks():
-    # Population 10, window 100, percentile 100: a generation whose 10 children all miss the best partial
-    # fitness of the last 100 leaves nothing above REJECTED_FITNESS; the candidate is then evaluated in full.
-    cfg = fig5_small(population_size=10, tournament_size=3, randomize_task_seeds=False,
-                     hurdles=HurdlesSpec(percentile=100.0, window=100, tasks=1))
-    out = io.StringIO()
-    run = Search(cfg, 3, out=out)
-    run._start_experiment()
-    generations = 0
-    while (run.evolution.fitness > REJECTED_FITNESS).any():
-        run.evolution.run_generation()
-        generations += 1
-        assert generations < 200
-    _, _, _, slot = run.evolution.stats()
-    candidate = azero.Algorithm.from_arrays(*run.evolution.individual(slot))
-    state = run.rng.get_state()
-    expected = build_evaluator(cfg, make_tasks(list(cfg.search_tasks))).evaluate(
-        candidate.setup, candidate.predict, candidate.learn, run.rng.copy())
-    assert expected > REJECTED_FITNESS
-    assert run._whole_search_fitness(candidate) == expected
-    assert np.array_equal(run.rng.get_state(), state)
-    run._finish_experiment()
-    assert f"Search fitness for candidate algorithm = {expected:.6f}" in out.getvalue().splitlines()
-    assert run.experiments[0].search_fitness == expected
+def test_init_is_never_rejected_even_when_the_window_fills_during_it():
+    cfg = fig5_small(population_size=30)
+    hurdles = (75.0, 5, 1)
+    evolution, _, _ = build(cfg, 11, hurdles)
+    reference = build_evaluator(cfg, make_tasks(list(cfg.search_tasks)))
+    evolution.init_population()
+    ring, fill, position, hurdle = evolution.hurdle_state()
+    assert evolution.hurdle_rejections == 0 and fill == 5 and hurdle > -np.inf
+    rng = RandomGenerator(1)
+    whole = [combined(list(reference.evaluate_per_task(*evolution.individual(slot), rng)), "mean")
+             for slot in range(cfg.population_size)]
+    assert np.array_equal(evolution.fitness, whole)
 
 
 def test_a_hurdle_never_reached_changes_nothing():

@@ -39,7 +39,8 @@ cdef class RegularizedEvolution:
     cdef int32_t* improved_sizes_ptr
 
     # Hurdles (off unless configured): a child's partial fitness over tasks [0, hurdle_tasks) must reach
-    # `hurdle` for the other tasks to be evaluated; a rejected child's fitness is REJECTED_FITNESS (0). `hurdle`
+    # `hurdle` for the other tasks to be evaluated (Init children always are); a rejected child leaves its slot
+    # to the member it would have replaced, which kept_row/kept_sizes hold while the child is built. `hurdle`
     # is the hurdle_percentile-th percentile of the ring of the last hurdle_window partial fitnesses, -inf until
     # the ring is full, recomputed (sorting a copy into the scratch array) whenever the write position is a
     # multiple of hurdle_period = max(1, window // 10).
@@ -56,10 +57,14 @@ cdef class RegularizedEvolution:
     cdef int hurdle_position
     cdef readonly double hurdle
     cdef readonly int64_t hurdle_rejections
+    cdef object kept_array                 # (row_length,) INSTRUCTION_DTYPE
+    cdef Instruction* kept_row
+    cdef int32_t kept_sizes[3]
 
     cdef void _program(self, int slot, Program* program) noexcept nogil
     cdef void _reset_to_template(self, int slot) noexcept nogil
-    cdef void _evaluate_slot(self, int slot) noexcept nogil
-    cdef double _evaluate_with_hurdle(self, const Program* program) noexcept nogil
+    cdef bint _evaluate_slot(self, int slot, bint may_reject) noexcept nogil
+    cdef void _keep_member(self, int slot) noexcept nogil
+    cdef void _restore_member(self, int slot) noexcept nogil
     cdef void _push_partial(self, double partial) noexcept nogil
     cdef int _tournament(self) noexcept nogil

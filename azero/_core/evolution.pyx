@@ -6,8 +6,8 @@ row copy of its tournament winner mutated in place, so a generation allocates no
 
 Hurdles (the paper's "Full" method, not in the reference; off unless configured) evaluate a child on the first
 search tasks, and on the rest only if that partial fitness reaches a percentile of the recent partial fitnesses.
-A rejected child gets REJECTED_FITNESS, the lowest fitness a program can score, so it never ranks above a child
-that passed (whose fitness is its whole T_search fitness).
+A rejected child never enters the population: its slot keeps the member the child would have replaced. Init
+children are never rejected, so every member carries its whole T_search fitness (docs/semantics.md §10.1).
 """
 from libc.stdint cimport int32_t, int64_t
 from libc.math cimport sqrt, floor, INFINITY
@@ -22,12 +22,6 @@ from azero._core.types cimport Instruction, Program, SETUP, PREDICT, LEARN, NUM_
 from azero._core.rng cimport uniform_u32
 
 cnp.import_array()
-
-# The fitness of a child rejected by the hurdle: the executor's minimum (no task scores below 0), so a rejected
-# child can tie a child that passed and scored 0 on every task, and can never rank above any child that passed.
-cdef double _REJECTED_FITNESS = 0.0
-REJECTED_FITNESS = _REJECTED_FITNESS
-
 
 cdef int _compare_doubles(const void* a, const void* b) noexcept nogil:
     cdef double x = (<const double*> a)[0]
@@ -140,6 +134,8 @@ cdef class RegularizedEvolution:
         self.improved_fitness_ptr = <double*> cnp.PyArray_DATA(self.improved_fitness)
         self.improved_programs_ptr = <Instruction*> cnp.PyArray_DATA(self.improved_programs)
         self.improved_sizes_ptr = <int32_t*> cnp.PyArray_DATA(self.improved_sizes)
+        self.kept_array = np.zeros(self.row_length, dtype=INSTRUCTION_DTYPE)
+        self.kept_row = <Instruction*> cnp.PyArray_DATA(self.kept_array)
         self.num_individuals = 0
         self.num_improved = 0
         self.best_ever_fitness = -np.inf
@@ -156,13 +152,25 @@ cdef class RegularizedEvolution:
         memcpy(self.programs_ptr + <int64_t> slot * self.row_length, self.template_ptr, self.row_length * sizeof(Instruction))
         memcpy(self.sizes_ptr + 3 * slot, self.template_sizes, 3 * sizeof(int32_t))
 
-    cdef void _evaluate_slot(self, int slot) noexcept nogil:
+    cdef bint _evaluate_slot(self, int slot, bint may_reject) noexcept nogil:
+        # Evaluates the program in `slot` and records its fitness. With hurdles: the first tasks, then the others
+        # only if the partial fitness reaches the hurdle, so a passing child gets exactly the fitness (and
+        # consumes exactly the stream) of an evaluation without hurdles. Returns False, recording nothing, when
+        # the hurdle rejects the program (never unless `may_reject`).
         cdef Program program
-        cdef double fitness
+        cdef double fitness, partial
         self._program(slot, &program)
         self.num_individuals += 1
         if self.use_hurdles:
-            fitness = self._evaluate_with_hurdle(&program)
+            self.evaluator.evaluate_task_range(&program, &self.rng.gen, 0, self.hurdle_tasks)
+            partial = self.evaluator.combine_prefix(self.hurdle_tasks)
+            if may_reject and not partial >= self.hurdle:
+                self.hurdle_rejections += 1
+                self._push_partial(partial)
+                return False
+            self._push_partial(partial)
+            self.evaluator.evaluate_task_range(&program, &self.rng.gen, self.hurdle_tasks, self.evaluator.num_tasks)
+            fitness = self.evaluator.combine_prefix(self.evaluator.num_tasks)
         else:
             fitness = self.evaluator.evaluate_program(&program, &self.rng.gen)
         self.fitness_ptr[slot] = fitness
@@ -175,23 +183,16 @@ cdef class RegularizedEvolution:
                        program.fn[0], self.row_length * sizeof(Instruction))
                 memcpy(self.improved_sizes_ptr + 3 * self.num_improved, program.size, 3 * sizeof(int32_t))
                 self.num_improved += 1
+        return True
 
-    cdef double _evaluate_with_hurdle(self, const Program* program) noexcept nogil:
-        # The first tasks, then the others only if the partial fitness reaches the hurdle: a passing child gets
-        # exactly the fitness (and consumes exactly the stream) of an evaluation without hurdles.
-        self.evaluator.evaluate_task_range(program, &self.rng.gen, 0, self.hurdle_tasks)
-        cdef double partial = self.evaluator.combine_prefix(self.hurdle_tasks)
-        cdef double fitness
-        if partial >= self.hurdle:
-            self.evaluator.evaluate_task_range(program, &self.rng.gen, self.hurdle_tasks, self.evaluator.num_tasks)
-            fitness = self.evaluator.combine_prefix(self.evaluator.num_tasks)
-        else:
-            # Not the partial fitness: when the first tasks are easier than the whole T_search, rejected children
-            # would outrank the ones that passed.
-            fitness = _REJECTED_FITNESS
-            self.hurdle_rejections += 1
-        self._push_partial(partial)
-        return fitness
+    cdef void _keep_member(self, int slot) noexcept nogil:
+        # Saves the member of `slot` before a child is built there, for _restore_member if the child is rejected.
+        memcpy(self.kept_row, self.programs_ptr + <int64_t> slot * self.row_length, self.row_length * sizeof(Instruction))
+        memcpy(self.kept_sizes, self.sizes_ptr + 3 * slot, 3 * sizeof(int32_t))
+
+    cdef void _restore_member(self, int slot) noexcept nogil:
+        memcpy(self.programs_ptr + <int64_t> slot * self.row_length, self.kept_row, self.row_length * sizeof(Instruction))
+        memcpy(self.sizes_ptr + 3 * slot, self.kept_sizes, 3 * sizeof(int32_t))
 
     cdef void _push_partial(self, double partial) noexcept nogil:
         self.hurdle_ring[self.hurdle_position] = partial
@@ -232,7 +233,7 @@ cdef class RegularizedEvolution:
                 if self.randomize_init:
                     self.mutator.randomize_program(&program, &self.rng.gen)
                 self.mutator.mutate(&program, &self.rng.gen, 0)
-                self._evaluate_slot(slot)
+                self._evaluate_slot(slot, False)
         return self.evaluator.num_train_steps - start_steps
 
     def run_generation(self) -> int:
@@ -246,6 +247,8 @@ cdef class RegularizedEvolution:
         self.num_improved = 0
         with nogil:
             for slot in range(self.population_size):
+                if self.use_hurdles:
+                    self._keep_member(slot)
                 if self.random_search:
                     self._reset_to_template(slot)
                     self._program(slot, &program)
@@ -259,7 +262,8 @@ cdef class RegularizedEvolution:
                         memcpy(self.sizes_ptr + 3 * slot, self.sizes_ptr + 3 * winner, 3 * sizeof(int32_t))
                     self._program(slot, &program)
                     self.mutator.mutate(&program, &self.rng.gen, 1)
-                self._evaluate_slot(slot)
+                if not self._evaluate_slot(slot, True):
+                    self._restore_member(slot)
         return self.evaluator.num_train_steps - start_steps
 
     def stats(self):
