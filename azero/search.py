@@ -7,11 +7,13 @@ generations. Two collaborators plug in without changing the loop:
 
 - an *island* (`LocalIsland` here; `azero.islands.MPIIsland` under MPI) makes the collective decisions — seeds,
   migration, stopping, the global best — so that a 1-rank run is exactly the single-process run;
-- a *store* (`azero.storage.RunStore`, optional) records progress, lineage, experiments and checkpoints.
+- a *store* (a `RunRecorder`: `azero.runs.writer.RunStore`, optional) records progress, lineage, experiments and
+  checkpoints.
+
+`run_search` is the one-call form (`azero.run_search`); resuming a recorded run is `azero.runs.resume`.
 """
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 from typing import Any, Protocol, TextIO
@@ -26,38 +28,11 @@ from azero._core.rng import RandomGenerator
 from azero.algorithm import Algorithm
 from azero.config import SearchConfig, check_seed
 from azero.evaluation import evaluate
-from azero.success import Success, SuccessWatch
+from azero.population import capacities, initial_model
+from azero.results import Experiment, SearchResult
+from azero.runs.writer import RunStore
+from azero.success import SuccessWatch
 from azero.tasks import TaskSpec, check_task_sources, make_tasks, randomize_task_seeds
-
-
-@dataclasses.dataclass
-class Experiment:
-    """What one search experiment produced."""
-
-    search_fitness: float
-    select_fitness: float
-    num_individuals: int
-    num_train_steps: int
-    algorithm: Algorithm
-    select_seed: int = 0     # seed of the random-op stream of its T_select evaluation (0: not recorded)
-
-
-@dataclasses.dataclass
-class SearchResult:
-    """Outcome of a search: the best algorithm on T_select and its fitness on T_final.
-
-    `interrupted` runs (a stop signal) have no final evaluation (`final_fitness` is NaN) and can be resumed.
-    """
-
-    seed: int
-    best_algorithm: Algorithm
-    best_select_fitness: float
-    final_fitness: float
-    experiments: list[Experiment]
-    elapsed_seconds: float
-    interrupted: bool = False
-    final_seed: int = 0      # seed of the random-op stream of the T_final evaluation (0: none or not recorded)
-    success: Success | None = None  # the first success, when the config has a [success] criterion
 
 
 def time_seed() -> int:
@@ -68,17 +43,6 @@ def time_seed() -> int:
 def program_cost(instructions: np.ndarray) -> float:
     """Compute-cost units of a component function (docs/semantics.md §4.3)."""
     return float(ops.OP_COST[instructions["op"]].sum()) if len(instructions) else 0.0
-
-
-def initial_model(cfg: SearchConfig) -> tuple[Algorithm, bool]:
-    """The Generator's TheInitModel (docs/semantics.md §8.5): the padded model, and whether each slot is randomised."""
-    sizes = (cfg.setup_size_init, cfg.predict_size_init, cfg.learn_size_init)
-    if cfg.learn_only is not None:  # its Setup and Predict, an empty Learn; RANDOM_ALGORITHM fills only Learn
-        given = algorithms.load_program(cfg.learn_only, cfg.num_scalars, cfg.num_vectors, cfg.num_matrices)
-        return algorithms.pad(Algorithm.from_arrays(given.setup, given.predict, Algorithm.empty().learn), *sizes), True
-    if cfg.initial_population == ops.RANDOM_ALGORITHM:
-        return algorithms.by_id(ops.NO_OP_ALGORITHM, sizes), True
-    return algorithms.by_id(cfg.initial_population, sizes), False
 
 
 def build_mutator(cfg: SearchConfig) -> Mutator:
@@ -113,15 +77,6 @@ def build_evaluator(cfg: SearchConfig, tasks) -> Evaluator:
         budget=budget_args(cfg), op_costs=ops.OP_COST)
 
 
-def capacities(cfg: SearchConfig, initial: Algorithm) -> tuple[int, int, int]:
-    """Room per component function: the largest size a mutation can reach, plus one for TRADE's insert."""
-    return tuple(
-        max(size_init, initial_size, size_max) + 1
-        for size_init, initial_size, size_max in zip(
-            (cfg.setup_size_init, cfg.predict_size_init, cfg.learn_size_init), initial.sizes,
-            (cfg.mutate_setup_size_max, cfg.mutate_predict_size_max, cfg.mutate_learn_size_max)))
-
-
 def evaluate_on(cfg: SearchConfig, specs: list[TaskSpec], alg: Algorithm, seed: int) -> float:
     """Mean fitness on a select/final task set (no FEC, no budget) with a fresh MT19937(seed) (docs/semantics.md §9.6)."""
     return evaluate(alg, make_tasks(specs), seed=seed, max_abs_error=cfg.max_abs_error,
@@ -147,6 +102,22 @@ class Island(Protocol):
     def after_generation(self, search: Search) -> None: ...
     def progress_line(self, search: Search) -> str: ...
     def best_candidate(self, search: Search) -> tuple[float, Algorithm]: ...
+
+
+class RunRecorder(Protocol):
+    """A store recording one island's search (see azero.runs.writer.RunStore): the loop calls `start` before the
+    first experiment, `progress` with each progress line, `after_generation` after Init and every generation,
+    `checkpoint` on a stop request (`force`), `experiment_done` and `finish`; the island layer calls
+    `before_migration` and `migration` around migrants. Under MPI its calls may be collectives."""
+
+    def start(self, search: Search) -> None: ...
+    def progress(self, search: Search) -> None: ...
+    def after_generation(self, search: Search) -> None: ...
+    def before_migration(self, search: Search) -> None: ...
+    def migration(self, search: Search, from_rank: int, to_rank: int, fitness: np.ndarray) -> None: ...
+    def checkpoint(self, search: Search, force: bool = False) -> None: ...
+    def experiment_done(self, search: Search, experiment: Experiment) -> None: ...
+    def finish(self, search: Search, result: SearchResult) -> None: ...
 
 
 class LocalIsland:
@@ -185,7 +156,7 @@ class Search:
     """
 
     def __init__(self, cfg: SearchConfig, seed: int | None = None, *, out: TextIO | None = None,
-                 island: Island | None = None, store: Any = None, progress_bar: bool = False):
+                 island: Island | None = None, store: RunRecorder | None = None, progress_bar: bool = False):
         self.cfg = cfg
         self.island: Island = island if island is not None else LocalIsland()
         self.store = store
@@ -471,17 +442,16 @@ class Search:
                             self.experiments, time.monotonic() - self.started, interrupted=True)
 
 
-def search(cfg: SearchConfig, seed: int | None = None, run_dir=None, out: TextIO | None = None, *,
-           full_history: bool = False) -> SearchResult:
+def run_search(cfg: SearchConfig, seed: int | None = None, run_dir=None, out: TextIO | None = None, *,
+               full_history: bool = False) -> SearchResult:
     """Run the experiment loop of `cfg` in this process and return the best algorithm found.
 
-    `run_dir=None` stores nothing; otherwise the run is recorded there (azero.storage; the folder must not hold
+    `run_dir=None` stores nothing; otherwise the run is recorded there (azero.runs; the folder must not hold
     a run yet), with every evaluated individual too when `full_history`. Continue a stopped or killed run with
-    `azero.storage.resume(run_dir)`.
+    `azero.resume(run_dir)`.
     """
     if run_dir is None:
         return Search(cfg, seed, out=out).run()
-    from azero.storage import RunStore
     store = RunStore(run_dir, full_history=full_history)
     try:
         return Search(cfg, seed, out=out, store=store).run()
