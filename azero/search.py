@@ -31,6 +31,7 @@ from azero.evaluation import evaluate
 from azero.population import capacities, initial_model
 from azero.results import Experiment, SearchResult
 from azero.runs.writer import RunStore
+from azero.search_state import EvaluatorState, EvolutionState, FECState, SearchState
 from azero.success import SuccessWatch
 from azero.tasks import TaskSpec, check_task_sources, make_tasks, randomize_task_seeds
 
@@ -204,14 +205,14 @@ class Search:
 
     # -- checkpoints --
 
-    def checkpoint_state(self) -> dict[str, Any]:
+    def checkpoint_state(self) -> SearchState:
         """Everything needed to continue this island's loop from the current generation boundary.
 
         Plain values and numpy copies (no live objects): seeds, generator state, experiments so far, the best
         algorithm, the current (possibly randomised) task specs, counters, elapsed times and, inside an
         experiment, the population, its counters, hurdle state, train steps and FEC contents.
         """
-        state: dict[str, Any] = dict(
+        state = SearchState(
             base_seed=self.base_seed, seed=self.seed, rng=self.rng.get_state(),
             experiments=list(self.experiments), best_select_fitness=float(self.best_select_fitness),
             best_algorithm=self.best_algorithm.copy(), search_specs=list(self.search_specs),
@@ -221,54 +222,54 @@ class Search:
             success=None if self.success_watch is None else self.success_watch.success)
         evolution, evaluator = self.evolution, self.evaluator
         if evolution is not None:
-            state["evolution"] = dict(
+            state.evolution = EvolutionState(
                 programs=evolution.programs.copy(), sizes=evolution.sizes.copy(), fitness=evolution.fitness.copy(),
                 num_individuals=evolution.num_individuals, best_ever_fitness=evolution.best_ever_fitness,
                 hurdle_rejections=evolution.hurdle_rejections, hurdles=evolution.hurdle_state())
             fec = evaluator.fec
-            state["evaluator"] = dict(
+            state.evaluator = EvaluatorState(
                 num_train_steps=evaluator.num_train_steps,
-                fec=None if fec is None else dict(entries=fec.get_state(), hits=fec.hits, misses=fec.misses))
+                fec=None if fec is None else FECState(fec.get_state(), fec.hits, fec.misses))
         return state
 
-    def restore_state(self, state: dict[str, Any]) -> None:
+    def restore_state(self, state: SearchState) -> None:
         """Continue from `checkpoint_state()` output: the next `run()` goes on exactly where it was taken."""
-        self.base_seed = state["base_seed"]
-        self.seed = state["seed"]
-        self.rng.set_state(state["rng"])
-        self.experiments = list(state["experiments"])
-        self.best_select_fitness = state["best_select_fitness"]
-        self.best_algorithm = state["best_algorithm"].copy()
-        self.search_specs = list(state["search_specs"])
-        self.select_specs = list(state["select_specs"])
-        self.init_steps = state["init_steps"]
-        self.steps = state["steps"]
-        self.last_printed = state["last_printed"]
-        self.started = time.monotonic() - state["elapsed"]
-        self.experiment_started = time.time() - state["experiment_elapsed"]
+        self.base_seed = state.base_seed
+        self.seed = state.seed
+        self.rng.set_state(state.rng)
+        self.experiments = list(state.experiments)
+        self.best_select_fitness = state.best_select_fitness
+        self.best_algorithm = state.best_algorithm.copy()
+        self.search_specs = list(state.search_specs)
+        self.select_specs = list(state.select_specs)
+        self.init_steps = state.init_steps
+        self.steps = state.steps
+        self.last_printed = state.last_printed
+        self.started = time.monotonic() - state.elapsed
+        self.experiment_started = time.time() - state.experiment_elapsed
         self.evolution = None
         self.evaluator = None
         if self.success_watch is not None:
-            self.success_watch.success = state.get("success")  # run stores do not record it (README)
-        saved = state["evolution"]
+            self.success_watch.success = state.success  # run stores do not record it (README)
+        saved = state.evolution
         if saved is None:
             return
         self._build_experiment()
         if self.success_watch is not None:
             self.success_watch.start_experiment(self)
         evaluator, evolution = self.evaluator, self.evolution
-        evolution.programs[...] = saved["programs"]
-        evolution.sizes[...] = saved["sizes"]
-        evolution.fitness[...] = saved["fitness"]
-        evolution.restore(saved["num_individuals"], saved["best_ever_fitness"], saved["hurdle_rejections"])
-        if saved["hurdles"] is not None:
-            evolution.set_hurdle_state(*saved["hurdles"])
-        evaluator.num_train_steps = state["evaluator"]["num_train_steps"]
-        fec = state["evaluator"]["fec"]
+        evolution.programs[...] = saved.programs
+        evolution.sizes[...] = saved.sizes
+        evolution.fitness[...] = saved.fitness
+        evolution.restore(saved.num_individuals, saved.best_ever_fitness, saved.hurdle_rejections)
+        if saved.hurdles is not None:
+            evolution.set_hurdle_state(*saved.hurdles)
+        evaluator.num_train_steps = state.evaluator.num_train_steps
+        fec = state.evaluator.fec
         if fec is not None:
-            evaluator.fec.set_state(*fec["entries"])
-            evaluator.fec.hits = fec["hits"]
-            evaluator.fec.misses = fec["misses"]
+            evaluator.fec.set_state(*fec.entries)
+            evaluator.fec.hits = fec.hits
+            evaluator.fec.misses = fec.misses
 
     # -- the loop --
 

@@ -544,12 +544,12 @@ def test_more_ranks_copy_the_best_islands_with_fresh_streams(tmp_path):
         seq = int(row["seq"])
         assert f.attrs["parent_checkpoint"] == seq and len(f["checkpoints"]) == 1 and len(f["progress"]) == 0
         fresh = hash_mix(hash_mix(100021, 2), seq)
-        assert f.attrs["island_seed"] == fresh == state["seed"]
-        assert bits_equal(row["rng"], state["rng"])
+        assert f.attrs["island_seed"] == fresh == state.seed
+        assert bits_equal(row["rng"], state.rng)
     source = load_run(run_dir).islands[0]
     k = int(np.flatnonzero(source.checkpoints["seq"] == seq)[0])
-    assert bits_equal(state["evolution"]["programs"], source.population_programs[k])
-    assert not bits_equal(state["rng"], source.checkpoints["rng"][k])
+    assert bits_equal(state.evolution.programs, source.population_programs[k])
+    assert not bits_equal(state.rng, source.checkpoints["rng"][k])
     assert counters.next_seq == seq + 1 and counters.resumable == 1
     tmp.unlink()
 

@@ -20,6 +20,7 @@ from azero.runs.files import (_copy_rows, _damage, _lock, _open_read, _read_inta
 from azero.runs.schema import (NO_PRINT, NUM_SLOTS, RUN_FILE, Layout, RunStoreError, _config_difference,
                                _specs_from_seeds, island_file)
 from azero.runs.writer import Counters
+from azero.search_state import EvaluatorState, EvolutionState, FECState, SearchState
 
 
 @dataclasses.dataclass
@@ -55,8 +56,8 @@ def _read_head(path: Path, cfg: SearchConfig, base_seed: int, tolerant: bool = F
 
 
 def _read_state(f: h5py.File, path: Path, index: int, cfg: SearchConfig,
-                experiments: list[Experiment]) -> dict[str, Any]:
-    """The `Search.checkpoint_state()` dict of checkpoint row `index` (resumable)."""
+                experiments: list[Experiment]) -> SearchState:
+    """The search state of checkpoint row `index` (resumable), as `Search.checkpoint_state()` took it."""
     row = f["checkpoints"][index]
     if int(row["experiment"]) > len(experiments):
         raise RunStoreError(f"{path}: checkpoint {int(row['seq'])} needs {int(row['experiment'])} experiments, "
@@ -70,14 +71,14 @@ def _read_state(f: h5py.File, path: Path, index: int, cfg: SearchConfig,
     resume = f["resume"]
     fec = None
     if cfg.fec is not None:
-        fec = dict(entries=tuple(resume[name][slot, :fec_size] for name in ("fec_keys", "fec_fitness", "fec_counts")),
-                   hits=int(row["fec_hits"]), misses=int(row["fec_misses"]))
+        keys, fitness, counts = (resume[name][slot, :fec_size] for name in ("fec_keys", "fec_fitness", "fec_counts"))
+        fec = FECState((keys, fitness, counts), int(row["fec_hits"]), int(row["fec_misses"]))
     hurdles = None
     if cfg.hurdles is not None:
         hurdles = (resume["hurdle_ring"][slot], int(row["hurdle_fill"]), int(row["hurdle_position"]),
                    float(row["hurdle"]))
     pop = f["population"]
-    return dict(
+    return SearchState(
         base_seed=int(f.attrs["base_seed"]), seed=int(f.attrs["island_seed"]), rng=row["rng"].copy(),
         experiments=list(done), best_select_fitness=best_select, best_algorithm=best_alg,
         search_specs=_specs_from_seeds(cfg.search_tasks, row["search_seeds_set"], row["search_param_seeds"],
@@ -87,10 +88,11 @@ def _read_state(f: h5py.File, path: Path, index: int, cfg: SearchConfig,
         init_steps=int(row["init_steps"]), steps=int(row["steps"]),
         last_printed=None if row["last_printed"] == NO_PRINT else int(row["last_printed"]),
         elapsed=float(row["elapsed"]), experiment_elapsed=float(row["experiment_elapsed"]),
-        evolution=dict(programs=pop["programs"][index], sizes=pop["sizes"][index], fitness=pop["fitness"][index],
-                       num_individuals=int(row["individuals"]), best_ever_fitness=float(row["best_ever_fitness"]),
-                       hurdle_rejections=int(row["hurdle_rejections"]), hurdles=hurdles),
-        evaluator=dict(num_train_steps=int(row["train_steps"]), fec=fec))
+        evolution=EvolutionState(
+            programs=pop["programs"][index], sizes=pop["sizes"][index], fitness=pop["fitness"][index],
+            num_individuals=int(row["individuals"]), best_ever_fitness=float(row["best_ever_fitness"]),
+            hurdle_rejections=int(row["hurdle_rejections"]), hurdles=hurdles),
+        evaluator=EvaluatorState(num_train_steps=int(row["train_steps"]), fec=fec))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -123,7 +125,7 @@ class PreparedIsland(NamedTuple):
 
     tmp: Path
     target: Path
-    state: dict[str, Any]
+    state: SearchState
     counters: Counters
 
 
@@ -271,10 +273,10 @@ def _prepare_island(run_dir: Path, plan: ResumePlan, rank: int, island_seed: int
                             if name in f["resume"]]
             if new:
                 fresh = hash_mix(island_seed, int(row["seq"][0]))
-                state["seed"] = fresh
-                state["rng"] = RandomGenerator(fresh).get_state()
+                state.seed = fresh
+                state.rng = RandomGenerator(fresh).get_state()
                 slot = int(row["slot"][0])
-                row["rng"] = state["rng"]
+                row["rng"] = state.rng
                 row["slot"] = 0
                 for name in ("progress_rows", "lineage_rows", "migration_rows", "history_rows"):
                     row[name] = 0

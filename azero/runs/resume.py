@@ -18,6 +18,7 @@ from azero.runs.directory import _write_run
 from azero.runs.schema import RunStoreError
 from azero.runs.writer import RunStore
 from azero.search import Island, LocalIsland, Search
+from azero.search_state import SearchState
 
 
 def resume(run_dir: str | os.PathLike, out: TextIO | None = None, island: Island | None = None, *,
@@ -68,7 +69,7 @@ def resume(run_dir: str | os.PathLike, out: TextIO | None = None, island: Island
     for line in plan.messages:
         say(line)
 
-    def run(store: RunStore, state: dict[str, Any] | None) -> SearchResult:
+    def run(store: RunStore, state: SearchState | None) -> SearchResult:
         search = Search(info.cfg, info.base_seed, out=out, island=island, store=store, progress_bar=progress_bar)
         if state is not None:
             search.restore_state(state)
@@ -98,11 +99,11 @@ def resume(run_dir: str | os.PathLike, out: TextIO | None = None, island: Island
     state = prepared.state
     if island.is_root:
         ids = [a.island for a in plan.assignments]
-        info.experiments = state["experiments"]
+        info.experiments = state.experiments
         info.status = "running"
         info.island_ids = ids
         info.num_islands = max(info.num_islands, max(ids) + 1)
-        info.segments.append((time.time(), island.size, plan.seq, state["evolution"]["num_individuals"]))
+        info.segments.append((time.time(), island.size, plan.seq, state.evolution.num_individuals))
         info.segment_islands.append(ids)
         _write_run(run_dir, info)
     island.broadcast(None)

@@ -26,6 +26,7 @@ from azero.runs.directory import RunInfo, _create_island, _holds_run, _write_run
 from azero.runs.files import _fsync, _lock, _Table
 from azero.runs.schema import (_TABLES, NO_PRINT, NUM_SLOTS, PROGRESS_DTYPE, Layout, RunStoreError, _specs_seeds,
                                island_file)
+from azero.search_state import SearchState
 
 
 class RecordedSearch(Protocol):
@@ -40,7 +41,7 @@ class RecordedSearch(Protocol):
     experiments: list[Experiment]
     started: float          # time.monotonic() when the search started
 
-    def checkpoint_state(self) -> dict[str, Any]: ...
+    def checkpoint_state(self) -> SearchState: ...
 
 @dataclasses.dataclass
 class Counters:
@@ -293,21 +294,21 @@ class RunStore:
         f, layout, counters = self.file, self.layout, self.counters
         self._wait_history()
         state = search.checkpoint_state()
-        evo, ev = state["evolution"], state["evaluator"]
+        evo, ev = state.evolution, state.evaluator
         pop = f["population"]
         k = self.tables["checkpoints"].length
         for name in ("programs", "sizes", "fitness"):
             ds = pop[name]
             ds.resize((k + 1,) + ds.shape[1:])
-            ds[k] = evo[name]
+            ds[k] = getattr(evo, name)
         slot = -1
-        fec = ev["fec"]
-        fec_size = 0 if fec is None else len(fec["entries"][0])
-        hurdles = evo["hurdles"]
+        fec = ev.fec
+        fec_size = 0 if fec is None else len(fec.entries[0])
+        hurdles = evo.hurdles
         if resumable:
             slot = counters.resumable % NUM_SLOTS
             if fec is not None and fec_size:
-                for name, values in zip(("fec_keys", "fec_fitness", "fec_counts"), fec["entries"]):
+                for name, values in zip(("fec_keys", "fec_fitness", "fec_counts"), fec.entries):
                     f["resume"][name][slot, :fec_size] = values
             if hurdles is not None:
                 f["resume"]["hurdle_ring"][slot] = hurdles[0]
@@ -315,18 +316,18 @@ class RunStore:
         if resumable:
             _fsync(f)
         search_flag, search_param, search_data = _specs_seeds(
-            state["search_specs"], search.cfg.search_tasks, layout.num_search_tasks)
+            state.search_specs, search.cfg.search_tasks, layout.num_search_tasks)
         select_flag, select_param, select_data = _specs_seeds(
-            state["select_specs"], search.cfg.select_tasks, layout.num_select_tasks)
-        fitness = evo["fitness"]
+            state.select_specs, search.cfg.select_tasks, layout.num_select_tasks)
+        fitness = evo.fitness
         row = np.zeros(1, dtype=layout.checkpoint_dtype)
         row[0] = (
-            counters.next_seq, resumable, slot, counters.generation, len(state["experiments"]),
-            evo["num_individuals"], ev["num_train_steps"], state["init_steps"], state["steps"],
-            NO_PRINT if state["last_printed"] is None else state["last_printed"], state["elapsed"],
-            state["experiment_elapsed"], time.time(), state["best_select_fitness"], evo["best_ever_fitness"],
-            fitness.max(), fitness.mean(), 0 if fec is None else fec["hits"], 0 if fec is None else fec["misses"],
-            fec_size, evo["hurdle_rejections"], *((0, 0, 0.0) if hurdles is None else hurdles[1:]), state["rng"],
+            counters.next_seq, resumable, slot, counters.generation, len(state.experiments),
+            evo.num_individuals, ev.num_train_steps, state.init_steps, state.steps,
+            NO_PRINT if state.last_printed is None else state.last_printed, state.elapsed,
+            state.experiment_elapsed, time.time(), state.best_select_fitness, evo.best_ever_fitness,
+            fitness.max(), fitness.mean(), 0 if fec is None else fec.hits, 0 if fec is None else fec.misses,
+            fec_size, evo.hurdle_rejections, *((0, 0, 0.0) if hurdles is None else hurdles[1:]), state.rng,
             search_flag, search_param, search_data, select_flag, select_param, select_data,
             self.tables["progress"].length, self.tables["lineage"].length, self.tables["migrations"].length,
             self.tables["history"].length if self.full_history else 0)
