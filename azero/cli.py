@@ -38,7 +38,8 @@ def load_config(name_or_path: str, dataset_dir: str | None = None) -> SearchConf
 def cmd_search(args: argparse.Namespace) -> int:
     from azero import islands
     from azero.search import Search
-    from azero.storage import RunStore, new_run_dir
+    from azero.runs.directory import new_run_dir
+    from azero.runs.writer import RunStore
 
     if args.seed is not None:
         check_seed(args.seed, "--seed")
@@ -70,7 +71,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     from azero import islands
-    from azero.storage import resume
+    from azero.runs.resume import resume
 
     island = islands.detect()
     if island is not None:
@@ -90,7 +91,7 @@ def exit_code(stopped: bool, island) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from azero.storage import status
+    from azero.runs.status import status
 
     print(status(args.run_dir).rstrip("\n"))
     return 0
@@ -144,7 +145,8 @@ def eval_run(run_dir: str, dataset_dir: str | None) -> int:
     import struct
 
     from azero.search import evaluate_on
-    from azero.storage import RUN_FILE, load_run
+    from azero.runs.reader import load_run
+    from azero.runs.schema import RUN_FILE
 
     run = load_run(run_dir)
     if run.final is None:
@@ -217,7 +219,7 @@ def build_user_folder(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from azero.analysis import summary
-    from azero.storage import load_run
+    from azero.runs.reader import load_run
     from azero.sweep import is_sweep_dir
 
     if is_sweep_dir(args.run_dir):
@@ -230,7 +232,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     from azero import analysis
-    from azero.storage import load_run
+    from azero.runs.reader import load_run
     from azero.sweep import is_sweep_dir
 
     if is_sweep_dir(args.run_dir):
@@ -252,7 +254,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from azero import export
     from azero.analysis import best_algorithm
-    from azero.storage import load_run
+    from azero.runs.reader import load_run
 
     run = load_run(args.run_dir)
     cfg = run.config

@@ -255,7 +255,7 @@ def render_page(title: str, subtitle: str, sections: list[Section]) -> str:
 
 def write_report(run_dir: str | os.PathLike, output: str | os.PathLike) -> Path:
     """Write the report of the run or sweep in `run_dir` to `output` (HTML); returns the output path."""
-    from azero.storage import load_run
+    from azero.runs.reader import load_run
 
     if is_sweep_dir(run_dir):
         data = read_sweep(run_dir)

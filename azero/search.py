@@ -7,11 +7,13 @@ generations. Two collaborators plug in without changing the loop:
 
 - an *island* (`LocalIsland` here; `azero.islands.MPIIsland` under MPI) makes the collective decisions — seeds,
   migration, stopping, the global best — so that a 1-rank run is exactly the single-process run;
-- a *store* (`azero.storage.RunStore`, optional) records progress, lineage, experiments and checkpoints.
+- a *store* (a `RunRecorder`: `azero.runs.writer.RunStore`, optional) records progress, lineage, experiments and
+  checkpoints.
+
+`run_search` is the one-call form (`azero.run_search`); resuming a recorded run is `azero.runs.resume`.
 """
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 from typing import Any, Protocol, TextIO
@@ -26,38 +28,12 @@ from azero._core.rng import RandomGenerator
 from azero.algorithm import Algorithm
 from azero.config import SearchConfig, check_seed
 from azero.evaluation import evaluate
-from azero.success import Success, SuccessWatch
+from azero.population import capacities, initial_model
+from azero.results import Experiment, SearchResult
+from azero.runs.writer import RunStore
+from azero.search_state import EvaluatorState, EvolutionState, FECState, SearchState
+from azero.success import SuccessWatch
 from azero.tasks import TaskSpec, check_task_sources, make_tasks, randomize_task_seeds
-
-
-@dataclasses.dataclass
-class Experiment:
-    """What one search experiment produced."""
-
-    search_fitness: float
-    select_fitness: float
-    num_individuals: int
-    num_train_steps: int
-    algorithm: Algorithm
-    select_seed: int = 0     # seed of the random-op stream of its T_select evaluation (0: not recorded)
-
-
-@dataclasses.dataclass
-class SearchResult:
-    """Outcome of a search: the best algorithm on T_select and its fitness on T_final.
-
-    `interrupted` runs (a stop signal) have no final evaluation (`final_fitness` is NaN) and can be resumed.
-    """
-
-    seed: int
-    best_algorithm: Algorithm
-    best_select_fitness: float
-    final_fitness: float
-    experiments: list[Experiment]
-    elapsed_seconds: float
-    interrupted: bool = False
-    final_seed: int = 0      # seed of the random-op stream of the T_final evaluation (0: none or not recorded)
-    success: Success | None = None  # the first success, when the config has a [success] criterion
 
 
 def time_seed() -> int:
@@ -68,17 +44,6 @@ def time_seed() -> int:
 def program_cost(instructions: np.ndarray) -> float:
     """Compute-cost units of a component function (docs/semantics.md §4.3)."""
     return float(ops.OP_COST[instructions["op"]].sum()) if len(instructions) else 0.0
-
-
-def initial_model(cfg: SearchConfig) -> tuple[Algorithm, bool]:
-    """The Generator's TheInitModel (docs/semantics.md §8.5): the padded model, and whether each slot is randomised."""
-    sizes = (cfg.setup_size_init, cfg.predict_size_init, cfg.learn_size_init)
-    if cfg.learn_only is not None:  # its Setup and Predict, an empty Learn; RANDOM_ALGORITHM fills only Learn
-        given = algorithms.load_program(cfg.learn_only, cfg.num_scalars, cfg.num_vectors, cfg.num_matrices)
-        return algorithms.pad(Algorithm.from_arrays(given.setup, given.predict, Algorithm.empty().learn), *sizes), True
-    if cfg.initial_population == ops.RANDOM_ALGORITHM:
-        return algorithms.by_id(ops.NO_OP_ALGORITHM, sizes), True
-    return algorithms.by_id(cfg.initial_population, sizes), False
 
 
 def build_mutator(cfg: SearchConfig) -> Mutator:
@@ -113,15 +78,6 @@ def build_evaluator(cfg: SearchConfig, tasks) -> Evaluator:
         budget=budget_args(cfg), op_costs=ops.OP_COST)
 
 
-def capacities(cfg: SearchConfig, initial: Algorithm) -> tuple[int, int, int]:
-    """Room per component function: the largest size a mutation can reach, plus one for TRADE's insert."""
-    return tuple(
-        max(size_init, initial_size, size_max) + 1
-        for size_init, initial_size, size_max in zip(
-            (cfg.setup_size_init, cfg.predict_size_init, cfg.learn_size_init), initial.sizes,
-            (cfg.mutate_setup_size_max, cfg.mutate_predict_size_max, cfg.mutate_learn_size_max)))
-
-
 def evaluate_on(cfg: SearchConfig, specs: list[TaskSpec], alg: Algorithm, seed: int) -> float:
     """Mean fitness on a select/final task set (no FEC, no budget) with a fresh MT19937(seed) (docs/semantics.md §9.6)."""
     return evaluate(alg, make_tasks(specs), seed=seed, max_abs_error=cfg.max_abs_error,
@@ -147,6 +103,22 @@ class Island(Protocol):
     def after_generation(self, search: Search) -> None: ...
     def progress_line(self, search: Search) -> str: ...
     def best_candidate(self, search: Search) -> tuple[float, Algorithm]: ...
+
+
+class RunRecorder(Protocol):
+    """A store recording one island's search (see azero.runs.writer.RunStore): the loop calls `start` before the
+    first experiment, `progress` with each progress line, `after_generation` after Init and every generation,
+    `checkpoint` on a stop request (`force`), `experiment_done` and `finish`; the island layer calls
+    `before_migration` and `migration` around migrants. Under MPI its calls may be collectives."""
+
+    def start(self, search: Search) -> None: ...
+    def progress(self, search: Search) -> None: ...
+    def after_generation(self, search: Search) -> None: ...
+    def before_migration(self, search: Search) -> None: ...
+    def migration(self, search: Search, from_rank: int, to_rank: int, fitness: np.ndarray) -> None: ...
+    def checkpoint(self, search: Search, force: bool = False) -> None: ...
+    def experiment_done(self, search: Search, experiment: Experiment) -> None: ...
+    def finish(self, search: Search, result: SearchResult) -> None: ...
 
 
 class LocalIsland:
@@ -185,7 +157,7 @@ class Search:
     """
 
     def __init__(self, cfg: SearchConfig, seed: int | None = None, *, out: TextIO | None = None,
-                 island: Island | None = None, store: Any = None, progress_bar: bool = False):
+                 island: Island | None = None, store: RunRecorder | None = None, progress_bar: bool = False):
         self.cfg = cfg
         self.island: Island = island if island is not None else LocalIsland()
         self.store = store
@@ -233,14 +205,14 @@ class Search:
 
     # -- checkpoints --
 
-    def checkpoint_state(self) -> dict[str, Any]:
+    def checkpoint_state(self) -> SearchState:
         """Everything needed to continue this island's loop from the current generation boundary.
 
         Plain values and numpy copies (no live objects): seeds, generator state, experiments so far, the best
         algorithm, the current (possibly randomised) task specs, counters, elapsed times and, inside an
         experiment, the population, its counters, hurdle state, train steps and FEC contents.
         """
-        state: dict[str, Any] = dict(
+        state = SearchState(
             base_seed=self.base_seed, seed=self.seed, rng=self.rng.get_state(),
             experiments=list(self.experiments), best_select_fitness=float(self.best_select_fitness),
             best_algorithm=self.best_algorithm.copy(), search_specs=list(self.search_specs),
@@ -250,54 +222,54 @@ class Search:
             success=None if self.success_watch is None else self.success_watch.success)
         evolution, evaluator = self.evolution, self.evaluator
         if evolution is not None:
-            state["evolution"] = dict(
+            state.evolution = EvolutionState(
                 programs=evolution.programs.copy(), sizes=evolution.sizes.copy(), fitness=evolution.fitness.copy(),
                 num_individuals=evolution.num_individuals, best_ever_fitness=evolution.best_ever_fitness,
                 hurdle_rejections=evolution.hurdle_rejections, hurdles=evolution.hurdle_state())
             fec = evaluator.fec
-            state["evaluator"] = dict(
+            state.evaluator = EvaluatorState(
                 num_train_steps=evaluator.num_train_steps,
-                fec=None if fec is None else dict(entries=fec.get_state(), hits=fec.hits, misses=fec.misses))
+                fec=None if fec is None else FECState(fec.get_state(), fec.hits, fec.misses))
         return state
 
-    def restore_state(self, state: dict[str, Any]) -> None:
+    def restore_state(self, state: SearchState) -> None:
         """Continue from `checkpoint_state()` output: the next `run()` goes on exactly where it was taken."""
-        self.base_seed = state["base_seed"]
-        self.seed = state["seed"]
-        self.rng.set_state(state["rng"])
-        self.experiments = list(state["experiments"])
-        self.best_select_fitness = state["best_select_fitness"]
-        self.best_algorithm = state["best_algorithm"].copy()
-        self.search_specs = list(state["search_specs"])
-        self.select_specs = list(state["select_specs"])
-        self.init_steps = state["init_steps"]
-        self.steps = state["steps"]
-        self.last_printed = state["last_printed"]
-        self.started = time.monotonic() - state["elapsed"]
-        self.experiment_started = time.time() - state["experiment_elapsed"]
+        self.base_seed = state.base_seed
+        self.seed = state.seed
+        self.rng.set_state(state.rng)
+        self.experiments = list(state.experiments)
+        self.best_select_fitness = state.best_select_fitness
+        self.best_algorithm = state.best_algorithm.copy()
+        self.search_specs = list(state.search_specs)
+        self.select_specs = list(state.select_specs)
+        self.init_steps = state.init_steps
+        self.steps = state.steps
+        self.last_printed = state.last_printed
+        self.started = time.monotonic() - state.elapsed
+        self.experiment_started = time.time() - state.experiment_elapsed
         self.evolution = None
         self.evaluator = None
         if self.success_watch is not None:
-            self.success_watch.success = state.get("success")  # run stores do not record it (README)
-        saved = state["evolution"]
+            self.success_watch.success = state.success  # run stores do not record it (README)
+        saved = state.evolution
         if saved is None:
             return
         self._build_experiment()
         if self.success_watch is not None:
             self.success_watch.start_experiment(self)
         evaluator, evolution = self.evaluator, self.evolution
-        evolution.programs[...] = saved["programs"]
-        evolution.sizes[...] = saved["sizes"]
-        evolution.fitness[...] = saved["fitness"]
-        evolution.restore(saved["num_individuals"], saved["best_ever_fitness"], saved["hurdle_rejections"])
-        if saved["hurdles"] is not None:
-            evolution.set_hurdle_state(*saved["hurdles"])
-        evaluator.num_train_steps = state["evaluator"]["num_train_steps"]
-        fec = state["evaluator"]["fec"]
+        evolution.programs[...] = saved.programs
+        evolution.sizes[...] = saved.sizes
+        evolution.fitness[...] = saved.fitness
+        evolution.restore(saved.num_individuals, saved.best_ever_fitness, saved.hurdle_rejections)
+        if saved.hurdles is not None:
+            evolution.set_hurdle_state(*saved.hurdles)
+        evaluator.num_train_steps = state.evaluator.num_train_steps
+        fec = state.evaluator.fec
         if fec is not None:
-            evaluator.fec.set_state(*fec["entries"])
-            evaluator.fec.hits = fec["hits"]
-            evaluator.fec.misses = fec["misses"]
+            evaluator.fec.set_state(*fec.entries)
+            evaluator.fec.hits = fec.hits
+            evaluator.fec.misses = fec.misses
 
     # -- the loop --
 
@@ -456,17 +428,16 @@ class Search:
                             self.experiments, time.monotonic() - self.started, interrupted=True)
 
 
-def search(cfg: SearchConfig, seed: int | None = None, run_dir=None, out: TextIO | None = None, *,
-           full_history: bool = False) -> SearchResult:
+def run_search(cfg: SearchConfig, seed: int | None = None, run_dir=None, out: TextIO | None = None, *,
+               full_history: bool = False) -> SearchResult:
     """Run the experiment loop of `cfg` in this process and return the best algorithm found.
 
-    `run_dir=None` stores nothing; otherwise the run is recorded there (azero.storage; the folder must not hold
+    `run_dir=None` stores nothing; otherwise the run is recorded there (azero.runs; the folder must not hold
     a run yet), with every evaluated individual too when `full_history`. Continue a stopped or killed run with
-    `azero.storage.resume(run_dir)`.
+    `azero.resume(run_dir)`.
     """
     if run_dir is None:
         return Search(cfg, seed, out=out).run()
-    from azero.storage import RunStore
     store = RunStore(run_dir, full_history=full_history)
     try:
         return Search(cfg, seed, out=out, store=store).run()

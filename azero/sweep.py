@@ -48,7 +48,8 @@ from typing import Any, TextIO
 import h5py
 import numpy as np
 
-from azero import __version__, algorithms, presets
+from azero import algorithms, presets
+from azero._version import __version__
 from azero._core.rng import hash_mix
 from azero.config import ConfigError, SearchConfig
 

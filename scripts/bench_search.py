@@ -53,7 +53,8 @@ def in_process(args: argparse.Namespace) -> None:
     from azero._core.evaluator import simd_level
     from azero._core.evolution import RegularizedEvolution
     from azero._core.rng import RandomGenerator
-    from azero.search import build_evaluator, build_mutator, capacities, initial_model
+    from azero.population import capacities, initial_model
+    from azero.search import build_evaluator, build_mutator
     from azero.tasks import make_tasks, randomize_task_seeds
 
     cfg = azero.presets.load(args.preset)

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 
 import azero.presets  # noqa: E402
 from azero.search import Search  # noqa: E402
-from azero.storage import RunStore  # noqa: E402
+from azero.runs.writer import RunStore  # noqa: E402
 
 
 def run(cfg, seed: int, store: RunStore | None) -> tuple[float, int]:

@@ -21,9 +21,9 @@ from azero import algorithms, analysis, islands, ops, presets
 from azero._core.evaluator import Evaluator
 from azero._core.executor import run_executor
 from azero._core.rng import RandomGenerator
-from azero.storage import SCHEMA_VERSION
 from azero.algorithm import Algorithm, ProgramError
-from azero.storage import load_run
+from azero.runs.reader import load_run
+from azero.runs.schema import SCHEMA_VERSION
 from azero.tasks import Task, TaskSpec, make_tasks
 from programs import random_program
 
@@ -284,7 +284,7 @@ def small_config():
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("analysis") / "run"
-    result = azero.search(small_config(), seed=2024, run_dir=run_dir, out=io.StringIO(), full_history=True)
+    result = azero.run_search(small_config(), seed=2024, run_dir=run_dir, out=io.StringIO(), full_history=True)
     return load_run(run_dir), result
 
 
@@ -294,7 +294,7 @@ from mpi4py import MPI
 from azero import islands, presets
 from azero.config import IslandsSpec
 from azero.search import Search
-from azero.storage import RunStore
+from azero.runs.writer import RunStore
 from azero.tasks import TaskSpec
 
 tasks = [TaskSpec(kind="scalar_linear_regression", features_size=4, num_train_examples=50, num_valid_examples=20,

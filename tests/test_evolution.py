@@ -14,7 +14,8 @@ import azero.presets
 from azero import ops
 from azero._core.evolution import RegularizedEvolution
 from azero._core.rng import RandomGenerator
-from azero.search import build_evaluator, build_mutator, capacities, initial_model
+from azero.population import capacities, initial_model
+from azero.search import build_evaluator, build_mutator
 from azero.tasks import make_tasks
 
 RANDOM_OPS = [ops.op_code(name) for name in ("SCALAR_GAUSSIAN_SET_OP", "VECTOR_UNIFORM_SET_OP")]

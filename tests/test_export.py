@@ -14,7 +14,8 @@ from azero._core.evolution import RegularizedEvolution
 from azero._core.executor import run_executor
 from azero._core.rng import RandomGenerator
 from azero.algorithm import Algorithm
-from azero.search import build_evaluator, build_mutator, capacities, initial_model
+from azero.population import capacities, initial_model
+from azero.search import build_evaluator, build_mutator
 from azero.tasks import Task, TaskSpec, make_tasks
 from programs import random_program
 

@@ -19,12 +19,16 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 import azero
-from azero import cli, ops, presets, storage
+from azero import cli, ops, presets
 from azero._core import INSTRUCTION_DTYPE
 from azero._core.evaluator import Evaluator
 from azero._core.evolution import RegularizedEvolution
 from azero._core.rng import RandomGenerator
-from azero.search import LocalIsland, Search, build_evaluator, build_mutator, capacities, initial_model
+from azero.population import capacities, initial_model
+from azero.runs.reader import load_run
+from azero.runs.schema import RunStoreError
+from azero.runs.writer import RunStore
+from azero.search import LocalIsland, Search, build_evaluator, build_mutator
 
 EXAMPLES = int(os.environ.get("AZERO_FUZZ_EXAMPLES", "0"))
 
@@ -173,8 +177,8 @@ def runs(tmp_path_factory):
     """A finished run and a stopped one (checkpoints every 3 generations), read-only templates."""
     root = tmp_path_factory.mktemp("fuzz-runs")
     with redirect_stdout(io.StringIO()):
-        azero.search(_tiny_cfg(), seed=3, run_dir=root / "finished")
-        store = storage.RunStore(root / "stopped", checkpoint_every_generations=3)
+        azero.run_search(_tiny_cfg(), seed=3, run_dir=root / "finished")
+        store = RunStore(root / "stopped", checkpoint_every_generations=3)
         try:
             Search(_tiny_cfg(), 3, island=_StopAt(120), store=store).run()
         finally:
@@ -236,9 +240,9 @@ def test_damaged_run_files_into_every_reader(runs, tmp_path_factory, data):
     with redirect_stdout(out), redirect_stderr(err):
         if command == "load_run":
             try:
-                storage.load_run(run)
+                load_run(run)
                 code = 0
-            except storage.RunStoreError as error:
+            except RunStoreError as error:
                 print(f"azero load_run: error: {error}", file=err)
                 code = 2
         else:

@@ -18,7 +18,8 @@ from azero import ops
 from azero._core.evolution import RegularizedEvolution, linear_percentile
 from azero._core.rng import RandomGenerator
 from azero.config import HurdlesSpec
-from azero.search import build_evaluator, build_mutator, capacities, initial_model, search
+from azero.population import capacities, initial_model
+from azero.search import build_evaluator, build_mutator, run_search
 from azero.tasks import make_tasks
 
 RANDOM_OPS = [ops.op_code(name) for name in ("SCALAR_GAUSSIAN_SET_OP", "VECTOR_UNIFORM_SET_OP")]
@@ -68,7 +69,7 @@ def test_without_hurdles_the_linear_integration_run_is_the_reference():
     cfg = azero.presets.load("linear_integration")
     assert cfg.hurdles is None
     out = io.StringIO()
-    search(cfg, out=out)
+    run_search(cfg, out=out)
     lines = without_elapsed(out.getvalue())
     assert "indivs=11000, elapsed_secs=*, mean=0.240699, stdev=0.090653, best fit=0.305231," in lines
     assert "indivs=21000, elapsed_secs=*, mean=0.481513, stdev=0.401085, best fit=0.999813," in lines

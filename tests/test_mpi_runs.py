@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from azero import presets, storage
+from azero import presets
 from azero.cli import EXIT_STOPPED
+from azero.runs.reader import load_run
+from azero.runs.status import status
 from mpi.launcher import mpiexec, stop_signal
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,19 +72,19 @@ def test_mpi_run_stopped_and_resumed_equals_uninterrupted(tmp_path):
     stop_midway(azero(2, "search", str(config), "--seed", "5", "--run-dir", "run", cwd=tmp_path),
                 stop_signal(signal.SIGTERM))
     assert sorted(p.name for p in (tmp_path / "run").glob("*.h5")) == ["island-0000.h5", "island-0001.h5", "run.h5"]
-    assert ": stopped (resume with: azero resume " in storage.status(tmp_path / "run")
+    assert ": stopped (resume with: azero resume " in status(tmp_path / "run")
 
     resumed = finish(azero(2, "resume", "run", cwd=tmp_path))
     assert resumed.splitlines()[0].startswith("Resuming run run from checkpoint")
     assert results(resumed) == reference
-    assert storage.load_run(tmp_path / "run").final is not None
+    assert load_run(tmp_path / "run").final is not None
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_one_process_stopped_on_request_exits_75(tmp_path, signum):
     config = small_config(tmp_path)
     stop_midway(azero(None, "search", str(config), "--seed", "5", "--run-dir", "run", cwd=tmp_path), signum, 1)
-    assert f": stopped (resume with: azero resume {tmp_path / 'run'}), seed 5, 1 rank(s)" in storage.status(tmp_path / "run")
+    assert f": stopped (resume with: azero resume {tmp_path / 'run'}), seed 5, 1 rank(s)" in status(tmp_path / "run")
     assert results(finish(azero(None, "resume", "run", cwd=tmp_path)))[-1].startswith("Final evaluation fitness")
 
 
@@ -114,14 +116,14 @@ def test_resume_on_more_ranks_copies_the_best_islands_reproducibly(stopped_runs,
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     run_dir, out = resumed_copy(source, tmp_path / "a", 3)
     again_dir, again = resumed_copy(source, tmp_path / "b", 3)
-    best = storage.load_run(source).islands
+    best = load_run(source).islands
     keep = 0 if best[0].population_fitness[-1].max() >= best[1].population_fitness[-1].max() else 1
     assert f"2 islands on 3 ranks: rank 2 starts island 2 as a copy of island {keep}" in out
     assert results(out) == results(again) and len(results(out)) == 4
-    run = storage.load_run(run_dir)
+    run = load_run(run_dir)
     assert run.island_ids == [0, 1, 2] and run.segment_islands == [[0, 1], [0, 1, 2]]
     assert run.final is not None and run.status == "finished"
-    again_run = storage.load_run(again_dir)
+    again_run = load_run(again_dir)
     assert [island.population_fitness[-1].tobytes() for island in again_run.islands] == \
         [island.population_fitness[-1].tobytes() for island in run.islands]
 
@@ -129,13 +131,13 @@ def test_resume_on_more_ranks_copies_the_best_islands_reproducibly(stopped_runs,
 @pytest.mark.parametrize(("before", "after"), [(3, 2), (4, 1)])
 def test_resume_on_fewer_ranks_keeps_the_best_islands(stopped_runs, tmp_path, before, after):
     source = stopped_runs(before)
-    fitness = [float(island.population_fitness[-1].max()) for island in storage.load_run(source).islands]
+    fitness = [float(island.population_fitness[-1].max()) for island in load_run(source).islands]
     order = sorted(range(before), key=lambda i: (-fitness[i], i))
     run_dir, out = resumed_copy(source, tmp_path, after)
     kept, retired = order[:after], order[after:]
     assert (f"{before} islands on {after} ranks: keeping the best islands "
             + ", ".join(f"{island} (rank {rank})" for rank, island in enumerate(kept))
             + "; retiring " + ", ".join(map(str, retired)) + ".") in out
-    run = storage.load_run(run_dir)
+    run = load_run(run_dir)
     assert run.island_ids == kept and run.segment_islands == [list(range(before)), kept]
     assert run.final is not None and run.status == "finished" and len(results(out)) == 4

@@ -14,14 +14,21 @@ import numpy as np
 import pytest
 
 import azero
-from azero import cli, islands, presets, storage
+from azero import cli, islands, presets
 from azero._core import INSTRUCTION_DTYPE
 from azero._core.evaluator import Evaluator
+from azero._core.evolution import RegularizedEvolution
 from azero._core.rng import RandomGenerator
 from azero.algorithm import ProgramError
 from azero.config import ConfigError, SearchConfig
-from azero.search import LocalIsland, Search, build_evaluator, build_mutator, capacities, initial_model
-from azero._core.evolution import RegularizedEvolution
+from azero.population import capacities, initial_model
+from azero.runs.files import _lock
+from azero.runs.reader import load_run
+from azero.runs.resume import resume
+from azero.runs.schema import RunStoreError
+from azero.runs.status import status
+from azero.runs.writer import RunStore
+from azero.search import LocalIsland, Search, build_evaluator, build_mutator
 
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 120
@@ -63,7 +70,7 @@ class StopAt(LocalIsland):
 
 def stopped_run(run_dir: Path, cfg: SearchConfig, stop_at: int, every: int = 2) -> None:
     """A run stopped on request after `stop_at` individuals, with a checkpoint every `every` generations."""
-    store = storage.RunStore(run_dir, checkpoint_every_generations=every)
+    store = RunStore(run_dir, checkpoint_every_generations=every)
     try:
         Search(cfg, 7, island=StopAt(stop_at), store=store, out=open(os.devnull, "w")).run()
     finally:
@@ -170,7 +177,7 @@ def test_resume_refuses_a_damaged_run_and_changes_nothing(tmp_path, capsys, fill
     code, out, err = run_cli(capsys, "resume", str(run), "--from-checkpoint", str(seqs[-2]))
     assert code == 0, err
     assert out.startswith(f"Resuming run {run} from checkpoint {seqs[-2]} ")
-    assert storage.load_run(run).final is not None
+    assert load_run(run).final is not None
 
 
 def test_resume_restart_gives_up_everything_explicitly(tmp_path, capsys):
@@ -183,8 +190,8 @@ def test_resume_restart_gives_up_everything_explicitly(tmp_path, capsys):
     assert code == 2 and "cannot be resumed" in err and digest(run) == before
     code, out, _ = run_cli(capsys, "resume", str(run), "--restart")
     assert code == 0 and out.startswith(f"Restarting run {run} from seed 7 ")
-    reference = azero.search(small_cfg(), seed=7, out=open(os.devnull, "w"))
-    assert storage.load_run(run).final["final_fitness"] == reference.final_fitness
+    reference = azero.run_search(small_cfg(), seed=7, out=open(os.devnull, "w"))
+    assert load_run(run).final["final_fitness"] == reference.final_fitness
 
 
 def test_a_half_written_last_row_is_dropped_silently(tmp_path):
@@ -194,8 +201,8 @@ def test_a_half_written_last_row_is_dropped_silently(tmp_path):
     with h5py.File(island, "r+") as f:          # a row allocated but never written, as a kill leaves it
         progress = f["progress"]
         progress.resize((progress.shape[0] + 1,))
-    n = len(storage.load_run(run).islands[0].progress)
-    assert storage.resume(run, out=open(os.devnull, "w")).final_fitness > 0 and n > 0
+    n = len(load_run(run).islands[0].progress)
+    assert resume(run, out=open(os.devnull, "w")).final_fitness > 0 and n > 0
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -209,15 +216,15 @@ def _individuals(text: str) -> list[int]:
 def test_status_states_and_counts(tmp_path, capsys):
     run = tmp_path / "run"
     stopped_run(run, small_cfg(max_experiments=2), stop_at=600)
-    text = storage.status(run)
+    text = status(run)
     assert text.startswith(f"run {run}: stopped (resume with: azero resume {run}), seed 7")
-    fd = storage._lock(run, 0)                 # a live writer holds the lock
+    fd = _lock(run, 0)                 # a live writer holds the lock
     try:
-        assert storage.status(run).startswith(f"run {run}: running, seed 7")
+        assert status(run).startswith(f"run {run}: running, seed 7")
     finally:
         os.close(fd)
-    storage.resume(run, out=open(os.devnull, "w"))
-    text = storage.status(run)
+    resume(run, out=open(os.devnull, "w"))
+    text = status(run)
     assert text.startswith(f"run {run}: finished, seed 7") and "no checkpoint" not in text
     code, shown, _ = run_cli(capsys, "show", str(run))
     assert code == 0 and _individuals(text) == _individuals(shown)
@@ -236,8 +243,8 @@ def test_status_of_a_killed_run(tmp_path):
         while True:
             assert time.monotonic() < deadline and proc.poll() is None
             try:
-                text = storage.status(tmp_path / "run")
-            except storage.RunStoreError:
+                text = status(tmp_path / "run")
+            except RunStoreError:
                 text = ""
             if "last checkpoint" in text:
                 break
@@ -246,7 +253,7 @@ def test_status_of_a_killed_run(tmp_path):
     finally:
         proc.kill()
         proc.wait()
-    assert f": killed (resume with: azero resume {tmp_path / 'run'}), seed 3" in storage.status(tmp_path / "run")
+    assert f": killed (resume with: azero resume {tmp_path / 'run'}), seed 3" in status(tmp_path / "run")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -319,7 +326,7 @@ def test_seed_zero_means_the_clock_everywhere():
 
 def test_random_seed_is_printed_only_when_the_run_starts(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    azero.search(small_cfg(max_train_steps=50_000), seed=2, run_dir=tmp_path / "run", out=open(os.devnull, "w"))
+    azero.run_search(small_cfg(max_train_steps=50_000), seed=2, run_dir=tmp_path / "run", out=open(os.devnull, "w"))
     code, out, err = run_cli(capsys, "search", "linear_integration", "--run-dir", "run")
     assert code == 2 and "already holds a run" in err and "Random seed" not in out
     code, out, err = run_cli(capsys, "search", "digits_binary", "--dataset-dir", "missing", "--no-store")
@@ -342,7 +349,7 @@ def test_eval_errors_name_the_program_file(tmp_path, capsys):
 
 def test_garbage_run_files_give_one_line_naming_the_file(tmp_path, capsys):
     run = tmp_path / "run"
-    azero.search(small_cfg(max_train_steps=50_000), seed=2, run_dir=run, out=open(os.devnull, "w"))
+    azero.run_search(small_cfg(max_train_steps=50_000), seed=2, run_dir=run, out=open(os.devnull, "w"))
     size = (run / "run.h5").stat().st_size
     _overwrite(run / "run.h5", 512, os.urandom(size - 1024))
     for command in ("show", "status", "resume"):
@@ -380,10 +387,10 @@ def test_eval_run_reproduces_the_final_fitness_of_a_program_with_random_ops(tmp_
     # the hand-designed neural net, never mutated: its Setup draws the weights with random ops
     cfg = small_cfg(initial_population="NEURAL_NET_ALGORITHM", allowed_mutation_types=["IDENTITY"], num_scalars=5,
                     num_vectors=9, num_matrices=2, max_train_steps=100_000)
-    result = azero.search(cfg, seed=11, run_dir=tmp_path / "run", out=open(os.devnull, "w"))
+    result = azero.run_search(cfg, seed=11, run_dir=tmp_path / "run", out=open(os.devnull, "w"))
     alg = result.best_algorithm
     assert {63, 64} <= set(alg.setup["op"].tolist())          # VECTOR/MATRIX_GAUSSIAN_SET
-    assert result.final_seed and storage.load_run(tmp_path / "run").final["final_seed"] == result.final_seed
+    assert result.final_seed and load_run(tmp_path / "run").final["final_seed"] == result.final_seed
     code, out, err = run_cli(capsys, "eval", "--run", str(tmp_path / "run"))
     assert code == 0, err
     assert out == (f"Final evaluation fitness (on unseen data) = {result.final_fitness:.6f}\n"

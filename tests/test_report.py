@@ -15,7 +15,7 @@ from matplotlib.image import imread
 import azero
 from azero import algorithms, analysis, cli, presets, report
 from azero.evaluation import evaluate
-from azero.storage import load_run
+from azero.runs.reader import load_run
 from azero.sweep import read_sweep, run_sweep
 from azero.sweep_report import arm_summaries, group_ratios, ratio_interval, wilson
 from azero.tasks import TaskSpec, make_tasks
@@ -40,7 +40,7 @@ def small_config():
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report") / "run"
-    azero.search(small_config(), seed=11, run_dir=folder, out=io.StringIO())
+    azero.run_search(small_config(), seed=11, run_dir=folder, out=io.StringIO())
     return folder
 
 

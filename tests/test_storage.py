@@ -18,13 +18,18 @@ import numpy as np
 import pytest
 
 import azero
-from azero import presets, storage
+from azero import presets
 from azero._core.rng import hash_mix
 from azero.config import FECSpec, HurdlesSpec
 from azero.islands import rotate_in
-from azero.search import LocalIsland, Search, search
-from azero.storage import (SCHEMA_VERSION, RunStore, RunStoreError, _plan, _prepare_island, island_file, load_run,
-                           new_run_dir, resume, status)
+from azero.runs.checkpoints import Assignment, _plan, _prepare_island
+from azero.runs.directory import new_run_dir
+from azero.runs.reader import load_run
+from azero.runs.resume import resume
+from azero.runs.schema import SCHEMA_VERSION, RunStoreError, _seal_run_file, island_file
+from azero.runs.status import status
+from azero.runs.writer import RunStore
+from azero.search import LocalIsland, Search, run_search
 
 ROOT = Path(__file__).resolve().parent.parent
 ELAPSED = re.compile(r"elapsed_secs=\d+")
@@ -283,13 +288,13 @@ def test_full_history_is_recorded_before_immigrants_arrive(tmp_path):
 
 def test_search_function_stores_into_run_dir(tmp_path):
     cfg = small_cfg()
-    result = search(cfg, 100021, run_dir=tmp_path / "run", out=io.StringIO())
+    result = run_search(cfg, 100021, run_dir=tmp_path / "run", out=io.StringIO())
     run = load_run(tmp_path / "run")
     assert run.final["final_fitness"] == result.final_fitness and run.status == "finished"
     assert len(run.islands[0].progress) > 10
     before = digest(tmp_path / "run")
     with pytest.raises(RunStoreError, match="already holds a run"):
-        search(cfg, 100021, run_dir=tmp_path / "run", out=io.StringIO())
+        run_search(cfg, 100021, run_dir=tmp_path / "run", out=io.StringIO())
     assert digest(tmp_path / "run") == before
     assert "finished" in status(tmp_path / "run")
 
@@ -394,10 +399,11 @@ def test_resume_without_checkpoint_starts_again_from_the_seed(tmp_path):
 
 SCRIPT = """
 import sys
-from azero import presets, storage
+from azero import presets
 from azero.config import FECSpec
+from azero.runs.resume import resume
+from azero.runs.writer import RunStore
 from azero.search import Search
-from azero.storage import RunStore, resume
 cfg = presets.load("linear_integration").replace(
     population_size=50, progress_every=100, max_train_steps={steps},
     fec=FECSpec(num_train_examples=10, num_valid_examples=10, cache_size=2000))
@@ -509,7 +515,7 @@ def test_fewer_ranks_keep_the_best_island(tmp_path):
     keep = int(np.argmax(best))        # the two islands differ (different seeds)
     assert best[0] != best[1]
     plan = _plan(run_dir, 1, None)
-    assert plan["assignments"] == [dict(island=keep, source=keep)]
+    assert plan.assignments == [Assignment(island=keep, source=keep)]
     out = io.StringIO()
     result = resume(run_dir, out=out, checkpoint_every_generations=4)
     assert f"keeping the best islands {keep} (rank 0); retiring {1 - keep}" in out.getvalue()
@@ -525,8 +531,9 @@ def test_more_ranks_copy_the_best_islands_with_fresh_streams(tmp_path):
     run_dir = tmp_path / "run"
     run_stored(cfg, run_dir, island=StopIsland(1900))
     plan = _plan(run_dir, 3, None)
-    assert plan["assignments"] == [dict(island=0, source=0), dict(island=1, source=0), dict(island=2, source=0)]
-    assert "rank 1 starts island 1 as a copy of island 0" in " ".join(plan["messages"])
+    assert plan.assignments == [Assignment(island=0, source=0), Assignment(island=1, source=0),
+                                Assignment(island=2, source=0)]
+    assert "rank 1 starts island 1 as a copy of island 0" in " ".join(plan.messages)
     before = digest(run_dir)
     tmp, target, state, counters = _prepare_island(run_dir, plan, 2, hash_mix(100021, 2))
     assert digest(run_dir) == {**before, tmp.name: digest(run_dir)[tmp.name]}   # nothing replaced yet
@@ -537,12 +544,12 @@ def test_more_ranks_copy_the_best_islands_with_fresh_streams(tmp_path):
         seq = int(row["seq"])
         assert f.attrs["parent_checkpoint"] == seq and len(f["checkpoints"]) == 1 and len(f["progress"]) == 0
         fresh = hash_mix(hash_mix(100021, 2), seq)
-        assert f.attrs["island_seed"] == fresh == state["seed"]
-        assert bits_equal(row["rng"], state["rng"])
+        assert f.attrs["island_seed"] == fresh == state.seed
+        assert bits_equal(row["rng"], state.rng)
     source = load_run(run_dir).islands[0]
     k = int(np.flatnonzero(source.checkpoints["seq"] == seq)[0])
-    assert bits_equal(state["evolution"]["programs"], source.population_programs[k])
-    assert not bits_equal(state["rng"], source.checkpoints["rng"][k])
+    assert bits_equal(state.evolution.programs, source.population_programs[k])
+    assert not bits_equal(state.rng, source.checkpoints["rng"][k])
     assert counters.next_seq == seq + 1 and counters.resumable == 1
     tmp.unlink()
 
@@ -572,7 +579,7 @@ def newer_schema(path: Path) -> None:
     with h5py.File(path, "r+") as f:
         f.attrs["schema_version"] = SCHEMA_VERSION + 1
     if path.name == "run.h5":
-        storage._seal_run_file(path)    # as a newer azero would have written it: a valid checksum
+        _seal_run_file(path)    # as a newer azero would have written it: a valid checksum
 
 
 def foreign_island(path: Path) -> None:
