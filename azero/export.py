@@ -20,7 +20,7 @@ import azero
 from azero import ops
 from azero.algorithm import Algorithm
 from azero.algorithm import format_instruction
-from azero.analysis import RANDOM_OPS, describe_slots, simplify, slot_name, slot_usage
+from azero.program_analysis import RANDOM_OPS, describe_slots, simplify, slot_name, slot_usage
 from azero.tasks import FEATURE_SIZES
 
 __all__ = ["to_text", "to_python"]
@@ -28,7 +28,7 @@ __all__ = ["to_text", "to_python"]
 
 def to_text(alg: Algorithm, simplified: bool = False, num_scalars: int = 20, num_vectors: int = 20,
             num_matrices: int = 20) -> str:
-    """The readable form of ``alg`` (`Algorithm.to_text`), optionally simplified first (`analysis.simplify`)."""
+    """The readable form of ``alg`` (`Algorithm.to_text`), optionally simplified first (`program_analysis.simplify`)."""
     if simplified:
         alg = simplify(alg, num_scalars, num_vectors, num_matrices)
     return alg.to_text()
