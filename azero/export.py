@@ -196,8 +196,9 @@ def _runtime_section(title: str) -> str:
 def _runtime_helpers() -> tuple[str, dict[str, str]]:
     """The arithmetic section's title lines and the source of each of its functions, in file order."""
     section = _runtime_section("Arithmetic")
-    title = "".join(line for line in section.splitlines(keepends=True) if line.startswith("# "))
-    return title, {node.name: ast.get_source_segment(section, node) for node in ast.parse(section).body
+    lines = section.splitlines()
+    title = "\n".join(line for line in lines if line.startswith("# "))
+    return title, {node.name: "\n".join(lines[node.lineno - 1:node.end_lineno]) for node in ast.parse(section).body
                    if isinstance(node, ast.FunctionDef)}
 
 
