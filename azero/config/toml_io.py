@@ -16,7 +16,6 @@ def read_toml(path_or_text: str | os.PathLike) -> tuple[dict[str, Any], str | No
     """The data of a TOML file (a path) or of TOML text (a string with a newline or '=' that is no file), and the
     file name (None for text). Unreadable files and invalid TOML raise ConfigError naming the file."""
     source = None
-    text = path_or_text
     if isinstance(path_or_text, os.PathLike) or (
             "\n" not in path_or_text and (os.path.exists(path_or_text) or path_or_text.endswith(".toml"))):
         source = os.fspath(path_or_text)
@@ -24,6 +23,8 @@ def read_toml(path_or_text: str | os.PathLike) -> tuple[dict[str, Any], str | No
             text = Path(source).read_text(encoding="utf-8")
         except OSError as error:
             raise ConfigError("", f"cannot read: {error.strerror or error}", source) from None
+    else:
+        text = path_or_text
     try:
         return tomllib.loads(text), source
     except tomllib.TOMLDecodeError as error:

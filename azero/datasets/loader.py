@@ -108,7 +108,7 @@ def load_projected_regression_task(spec: Any, data_seed: int, num_train: int,
 def _read_task_file(path: Path, dim: int, num_train: int, num_valid: int,
                     binary: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     counts = {"train": int(num_train), "valid": int(num_valid)}
-    arrays = []
+    arrays: list[np.ndarray] = []
     try:
         with h5py.File(path, "r") as handle:
             stored_dim = handle.attrs.get("dim")
@@ -118,7 +118,8 @@ def _read_task_file(path: Path, dim: int, num_train: int, num_valid: int,
                 arrays.extend(_read_split(handle, path, split, count, dim, binary))
     except OSError as exc:
         raise DatasetError(f"cannot read dataset file {path} ({exc.__class__.__name__})") from None
-    return tuple(arrays)
+    train_features, train_labels, valid_features, valid_labels = arrays
+    return train_features, train_labels, valid_features, valid_labels
 
 def _read_split(handle: h5py.File, path: Path, split: str, count: int, dim: int,
                 binary: bool) -> tuple[np.ndarray, np.ndarray]:

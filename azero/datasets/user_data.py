@@ -204,7 +204,7 @@ def _classification_jobs(path: Path, features: np.ndarray, labels: np.ndarray, l
     class_ids = np.searchsorted(classes, labels)
     counts = [int(np.count_nonzero(class_ids == c)) for c in range(len(classes))]
     jobs = []
-    smallest = None
+    smallest: tuple[int, ...] | None = None
     for pos in range(len(classes)):
         for neg in range(pos + 1, len(classes)):
             per_class = min(counts[pos], counts[neg])
@@ -220,6 +220,7 @@ def _classification_jobs(path: Path, features: np.ndarray, labels: np.ndarray, l
                 jobs.append((dataset_filename(name, pos, neg, dim, seed),
                              lambda r=rows, l=pair_labels, s=seed, z=sizes: project_pair(features[r], l, s, dim, *z),
                              attrs))
+    assert smallest is not None  # at least two classes make one pair
     manifest.update(classes=[c.item() for c in classes], class_counts=counts,
                     num_train_examples=smallest[0], num_valid_examples=smallest[1], num_test_examples=smallest[2])
     return jobs
