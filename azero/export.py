@@ -219,25 +219,6 @@ def _helper_closure(code: str, helpers: dict[str, str]) -> list[str]:
     return [name for name in helpers if name in needed]
 
 
-# The generated module's evaluate(): the runtime's loop on the module's own globals (the program and its memory).
-_EVALUATE = '''
-def evaluate(train_x, train_y, valid_x, valid_y, eval_type="rms_error", seed=10000, *, max_abs_error=100.0,
-             num_train_examples=None, num_valid_examples=None, epoch_orders=None):
-    """Fitness of the program on one task, computed as azero.evaluate computes it.
-
-    setup() on wiped memory, then per epoch: for each train example predict() (for "accuracy" s1 becomes
-    sigmoid(s1)), stop if |label - s1| is NaN or > max_abs_error, learn(); then predict() every validation
-    example. Returns the best epoch's fitness: 1 - 2/pi * atan(RMS error) for "rms_error", the fraction of
-    correct classes for "accuracy"; 0.0 if training fails in the first epoch. `seed` seeds the random ops'
-    stream (None continues it, as azero does from one task to the next). `epoch_orders` lists the example
-    order of each epoch (default one epoch in order; azero's Task.epoch_orders gives its shuffles).
-    """
-@SEED@
-    return _fitness(globals(), train_x, train_y, valid_x, valid_y, eval_type, max_abs_error, num_train_examples,
-                    num_valid_examples, epoch_orders)
-'''
-
-
 def to_python(alg: Algorithm, features_size: int, name: str = "algorithm", *, simplified: bool = True,
               num_scalars: int = 20, num_vectors: int = 20, num_matrices: int = 20) -> str:
     """Source of a standalone Python module running ``alg`` for feature size ``features_size``.
@@ -332,7 +313,5 @@ def to_python(alg: Algorithm, features_size: int, name: str = "algorithm", *, si
         out += ["", "", helpers[helper]]
     if has_random:
         out += ["", "", _rng_source().rstrip("\n")]
-    seed_lines = ("    if seed is not None:\n        _RNG.seed(seed)" if has_random
-                  else "    # (the program has no random ops, so `seed` changes nothing)")
-    out += ["", "", loop.rstrip("\n"), "", _EVALUATE.replace("@SEED@", seed_lines).rstrip("\n")]
+    out += ["", "", loop.rstrip("\n")]
     return "\n".join(out) + "\n"

@@ -358,8 +358,9 @@ def seed(value):
 
 # ---------------------------------------------------------------------------------------------------------
 # The executor's loop (docs/semantics.md §3): how azero trains, validates and scores a program on one task.
-# `program` is a namespace (an exported module passes its globals()) holding setup(), predict(x), which
-# returns s1, learn(x, y) and the prediction s1, which the loop rewrites for accuracy tasks.
+# `program` is a namespace (evaluate() passes its module's globals()) holding setup(), predict(x), which
+# returns s1, learn(x, y), the prediction s1, which the loop rewrites for accuracy tasks, and, when the program
+# has random ops, the random stream's seed(value).
 
 _FLIP_SQUASH = -0.63661977236758138243  # -2/pi as the reference's double literal
 
@@ -393,7 +394,7 @@ def _validate(program, valid_x, valid_y, n, accuracy, max_abs_error):
     return 0.0 if math.isnan(rms) or math.isinf(rms) else 1.0 + _FLIP_SQUASH * math.atan(rms)
 
 
-def _fitness(program, train_x, train_y, valid_x, valid_y, eval_type, max_abs_error, num_train_examples,
+def _fitness(program, train_x, train_y, valid_x, valid_y, eval_type, seed, max_abs_error, num_train_examples,
              num_valid_examples, epoch_orders):
     """Fitness of the program on one task, as azero.evaluate computes it (the arguments of evaluate())."""
     if eval_type not in ("rms_error", "accuracy"):
@@ -409,6 +410,8 @@ def _fitness(program, train_x, train_y, valid_x, valid_y, eval_type, max_abs_err
     if num_train_examples is not None:
         total = min(total, num_train_examples)
     n_valid = len(valid_y) if num_valid_examples is None else min(num_valid_examples, len(valid_y))
+    if seed is not None and "seed" in program:  # without random ops, `seed` changes nothing
+        program["seed"](seed)
     program["setup"]()
     remaining, best, epoch = total, 0.0, 0
     while remaining > 0:
@@ -427,3 +430,19 @@ def _fitness(program, train_x, train_y, valid_x, valid_y, eval_type, max_abs_err
         best = max(best, _validate(program, valid_x, valid_y, n_valid, accuracy, max_abs_error))
         epoch += 1
     return best
+
+
+def evaluate(train_x, train_y, valid_x, valid_y, eval_type="rms_error", seed=10000, *, max_abs_error=100.0,
+             num_train_examples=None, num_valid_examples=None, epoch_orders=None):
+    """Fitness of the program on one task, computed as azero.evaluate computes it.
+
+    setup() on wiped memory, then per epoch: for each train example predict() (for "accuracy" s1 becomes
+    sigmoid(s1)), stop if |label - s1| is NaN or > max_abs_error, learn(); then predict() every validation
+    example. Returns the best epoch's fitness: 1 - 2/pi * atan(RMS error) for "rms_error", the fraction of
+    correct classes for "accuracy"; 0.0 if training fails in the first epoch. `seed` seeds the random ops'
+    stream (None continues it, as azero does from one task to the next). `epoch_orders` lists the example
+    order of each epoch (default one epoch in order; azero's Task.epoch_orders gives its shuffles). The
+    program is the one of the module this function is copied into (an exported module).
+    """
+    return _fitness(globals(), train_x, train_y, valid_x, valid_y, eval_type, seed, max_abs_error,
+                    num_train_examples, num_valid_examples, epoch_orders)

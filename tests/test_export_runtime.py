@@ -116,7 +116,7 @@ def python_program(F: int) -> dict:
         p["s12"] = runtime._mat_norm(p["m0"])
         p["s13"] = runtime._div(p["s12"], p["s4"])
 
-    p.update(setup=setup, predict=predict, learn=learn)
+    p.update(setup=setup, predict=predict, learn=learn, seed=runtime.seed)
     return p
 
 
@@ -130,10 +130,10 @@ def test_loop_and_helpers_equal_the_executor(F, eval_type, monkeypatch):
     y = x @ rng.normal(size=F) if eval_type == "rms_error" else (x[:, 0] > 0).astype(np.float64)
     task = Task(x[:40], y[:40], x[40:], y[40:], eval_type=eval_type, num_train_epochs=2, data_seed=F)
     seed = 1000 + F
-    runtime.seed(seed)
+    runtime.seed(seed + 1)     # the loop seeds the stream through the program's seed()
     program = python_program(F)
     fitness = runtime._fitness(program, task.train_features, task.train_labels, task.valid_features,
-                               task.valid_labels, eval_type, 100.0, None, None, task.epoch_orders)
+                               task.valid_labels, eval_type, seed, 100.0, None, None, task.epoch_orders)
     result = run_executor(alg.setup, alg.predict, alg.learn, task, 80, 20, RandomGenerator(seed),
                           num_scalars=NUM_SCALARS, num_vectors=NUM_VECTORS, num_matrices=NUM_MATRICES)
     assert fitness > 0.0
