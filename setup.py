@@ -56,8 +56,9 @@ setup(
             "nonecheck": False,
         },
     ),
-    # scikit-learn: azero.sklearn's estimators and the offline digits data of the digits_binary preset.
-    install_requires=["numpy>=2", "h5py>=3.10", "tqdm>=4", "scikit-learn>=1.6"],
+    # scikit-learn: azero.sklearn's estimators and the offline digits data of the digits_binary preset;
+    # tomli-w: configs written as TOML (run files, sweeps).
+    install_requires=["numpy>=2", "h5py>=3.10", "tqdm>=4", "scikit-learn>=1.6", "tomli-w>=1.0"],
     extras_require={
         "mpi": ["mpi4py>=4", "mpich"],
         "datasets": ["scikit-learn>=1.6"],

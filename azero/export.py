@@ -2,25 +2,24 @@
 
 `to_python` writes a module (standard library + NumPy, no azero import) with ``setup()``, ``predict(x)`` and
 ``learn(x, y)`` for one feature size F, and an ``evaluate(...)`` that runs the reference executor's loop
-(docs/semantics.md §3) so that its fitness can be checked against ``azero.evaluate``. Exactness is kept where Python allows:
-plain float arithmetic (IEEE double, no FMA), the reduction orders of docs/semantics.md §2.4 written out as small helpers,
-libm through the ``math`` module (wrapped to give IEEE results where ``math`` raises), the reference's
-min/max/heaviside rules, and — only when the program has random ops — a bundled pure-Python MT19937 with the
-Abseil uniform and Gaussian (ziggurat) distributions.
+(docs/semantics.md §3) so that its fitness can be checked against ``azero.evaluate``. The arithmetic helpers,
+the random stream (only when the program has random ops) and the loop are copied from the source of
+`azero.export_runtime`, a plain module that says how exactness is kept; this file writes the program itself.
 """
 from __future__ import annotations
 
+import ast
+import inspect
 import math
 import re
-from importlib.resources import files
 
 import numpy as np
 
+from azero import export_runtime, ops
 from azero._version import __version__
-from azero import ops
 from azero.algorithm import Algorithm
 from azero.algorithm import format_instruction
-from azero.analysis import RANDOM_OPS, describe_slots, simplify, slot_name, slot_usage
+from azero.program_analysis import RANDOM_OPS, describe_slots, simplify, slot_name, slot_usage
 from azero.tasks import FEATURE_SIZES
 
 __all__ = ["to_text", "to_python"]
@@ -28,129 +27,10 @@ __all__ = ["to_text", "to_python"]
 
 def to_text(alg: Algorithm, simplified: bool = False, num_scalars: int = 20, num_vectors: int = 20,
             num_matrices: int = 20) -> str:
-    """The readable form of ``alg`` (`Algorithm.to_text`), optionally simplified first (`analysis.simplify`)."""
+    """The readable form of ``alg`` (`Algorithm.to_text`), optionally simplified first (`program_analysis.simplify`)."""
     if simplified:
         alg = simplify(alg, num_scalars, num_vectors, num_matrices)
     return alg.to_text()
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Helper functions of the generated module. Each entry: name -> (source, names of helpers it calls).
-# The reduction helpers are chosen per feature size (docs/semantics.md §2.4; same code paths as azero/_core/executor.pyx).
-
-def _helpers(F: int) -> dict[str, tuple[str, tuple[str, ...]]]:
-    matrix_sum_order = "_two_accumulators" if F > 8 else "_pair_tree"
-    norm_order = "_pair_tree" if F <= 8 else "_two_accumulators"
-    std_order = "_pair_tree" if F <= 4 else "_two_accumulators"
-    if F <= 4:
-        matvec = ('def _matvec(m, v):\n'
-                  '    """Matrix times vector; each output is a dot product in the packet order."""\n'
-                  '    return [_dot(row, v) for row in m]\n', ("_dot",))
-        matmul = ('def _matmul(a, b):\n'
-                  '    """Matrix product; each entry sums its F products by recursive halving."""\n'
-                  '    return [[_scalar_tree([row[k] * b[k][j] for k in range(F)]) for j in range(F)] for row in a]\n',
-                  ("_scalar_tree",))
-    else:
-        matvec = ('def _matvec(m, v):\n'
-                  '    """Matrix times vector; each output sums even and odd terms in two lanes from +0.0."""\n'
-                  '    out = []\n'
-                  '    for row in m:\n'
-                  '        lane0 = lane1 = 0.0\n'
-                  '        for k in range(0, F, 2):\n'
-                  '            lane0 = lane0 + row[k] * v[k]\n'
-                  '            lane1 = lane1 + row[k + 1] * v[k + 1]\n'
-                  '        out.append(lane0 + lane1)\n'
-                  '    return out\n', ())
-        matmul = ('def _matmul(a, b):\n'
-                  '    """Matrix product; each entry sums its F products in order, starting from +0.0."""\n'
-                  '    out = []\n'
-                  '    for row in a:\n'
-                  '        out_row = []\n'
-                  '        for j in range(F):\n'
-                  '            total = 0.0\n'
-                  '            for k in range(F):\n'
-                  '                total = total + row[k] * b[k][j]\n'
-                  '            out_row.append(total)\n'
-                  '        out.append(out_row)\n'
-                  '    return out\n', ())
-    return {
-        "_div": ('def _div(a, b):\n'
-                 '    """a / b with IEEE results for b = +-0 (Python raises ZeroDivisionError there)."""\n'
-                 '    if b == 0.0:\n'
-                 '        if a != a or a == 0.0:\n'
-                 '            return math.nan\n'
-                 '        return math.copysign(math.inf, a) * math.copysign(1.0, b)\n'
-                 '    return a / b\n', ()),
-        "_sin": ('def _sin(x):\n'
-                 '    return math.sin(x) if math.isfinite(x) else math.nan\n', ()),
-        "_cos": ('def _cos(x):\n'
-                 '    return math.cos(x) if math.isfinite(x) else math.nan\n', ()),
-        "_tan": ('def _tan(x):\n'
-                 '    return math.tan(x) if math.isfinite(x) else math.nan\n', ()),
-        "_asin": ('def _asin(x):\n'
-                  '    return math.asin(x) if -1.0 <= x <= 1.0 else math.nan\n', ()),
-        "_acos": ('def _acos(x):\n'
-                  '    return math.acos(x) if -1.0 <= x <= 1.0 else math.nan\n', ()),
-        "_exp": ('def _exp(x):\n'
-                 '    try:\n'
-                 '        return math.exp(x)\n'
-                 '    except OverflowError:\n'
-                 '        return math.inf\n', ()),
-        "_log": ('def _log(x):\n'
-                 '    if x > 0.0:\n'
-                 '        return math.log(x)\n'
-                 '    return -math.inf if x == 0.0 else math.nan\n', ()),
-        "_sqrt": ('def _sqrt(x):\n'
-                  '    return math.sqrt(x) if x >= 0.0 else math.nan\n', ()),
-        "_pair_tree": ('def _pair_tree(terms):\n'
-                       '    """Sum in Eigen\'s packet order: consecutive pairs added lane-wise by recursive halving,\n'
-                       '    then the two lanes."""\n'
-                       '    t = list(terms)\n'
-                       '    while len(t) > 2:\n'
-                       '        t = [t[i + j] + t[i + j + 2] for i in range(0, len(t), 4) for j in (0, 1)]\n'
-                       '    return t[0] + t[1]\n', ()),
-        "_scalar_tree": ('def _scalar_tree(terms):\n'
-                         '    """Sum by recursive halving: (t0 + t1) + (t2 + t3), ..."""\n'
-                         '    t = list(terms)\n'
-                         '    while len(t) > 1:\n'
-                         '        t = [t[i] + t[i + 1] for i in range(0, len(t), 2)]\n'
-                         '    return t[0]\n', ()),
-        "_two_accumulators": ('def _two_accumulators(t):\n'
-                              '    """Eigen\'s unrolled sum: two packet accumulators over alternate pairs."""\n'
-                              '    a0, a1, b0, b1 = t[0], t[1], t[2], t[3]\n'
-                              '    for i in range(4, len(t), 4):\n'
-                              '        a0 = a0 + t[i]\n'
-                              '        a1 = a1 + t[i + 1]\n'
-                              '        b0 = b0 + t[i + 2]\n'
-                              '        b1 = b1 + t[i + 3]\n'
-                              '    return (a0 + b0) + (a1 + b1)\n', ()),
-        "_dot": ('def _dot(a, b):\n'
-                 '    return _pair_tree([x * y for x, y in zip(a, b)])\n', ("_pair_tree",)),
-        "_vec_sum": ('def _vec_sum(a):\n'
-                     '    return _pair_tree(a)\n', ("_pair_tree",)),
-        "_std": ('def _std(a):\n'
-                 '    """Standard deviation of a vector (or matrix row): sqrt(mean of squares - mean^2)."""\n'
-                 '    mu = _vec_sum(a) / F\n'
-                 '    return _sqrt(_dot(a, a) / F - mu * mu)\n', ("_vec_sum", "_dot", "_sqrt")),
-        "_mat_sum": ('def _mat_sum(m):\n'
-                     '    """Sum of the entries in row-major order."""\n'
-                     f'    return {matrix_sum_order}([x for row in m for x in row])\n', (matrix_sum_order,)),
-        "_mat_norm": ('def _mat_norm(m):\n'
-                      '    """Frobenius norm."""\n'
-                      f'    return _sqrt({norm_order}([x * x for row in m for x in row]))\n',
-                      (norm_order, "_sqrt")),
-        "_mat_std": ('def _mat_std(m):\n'
-                     '    """Standard deviation of all entries."""\n'
-                     '    mu = _mat_sum(m) / (F * F)\n'
-                     f'    return _sqrt({std_order}([x * x for row in m for x in row]) / (F * F) - mu * mu)\n',
-                     ("_mat_sum", std_order, "_sqrt")),
-        "_column_norms": ('def _column_norms(m):\n'
-                          '    """Norm of each column, squares summed top to bottom by recursive halving."""\n'
-                          '    return [_sqrt(_scalar_tree([row[j] * row[j] for row in m])) for j in range(F)]\n',
-                          ("_scalar_tree", "_sqrt")),
-        "_matvec": matvec,
-        "_matmul": matmul,
-    }
 
 
 # Python expression of each op (docs/semantics.md §2.1), with {o} {a} {b} the operand names; 57/58 are handled apart.
@@ -299,229 +179,43 @@ def _zero(slot) -> str:
     return "0.0" if bank == ops.SCALAR else ("[0.0] * F" if bank == ops.VECTOR else "[[0.0] * F for _ in range(F)]")
 
 
+# The parts of azero.export_runtime an exported module copies: its arithmetic helpers (those the program calls,
+# with the helpers they call), its random stream section (programs with random ops) and its training loop
+# section. Sections start with a rule line and a title comment.
+_RUNTIME_RULE = "# " + "-" * 105 + "\n"
+
+
+def _runtime_section(title: str) -> str:
+    """The runtime's section whose title comment starts with `title`, from its rule line to the next one."""
+    for section in inspect.getsource(export_runtime).split(_RUNTIME_RULE)[1:]:
+        if section.startswith(f"# {title}"):
+            return _RUNTIME_RULE + section.rstrip("\n") + "\n"
+    raise LookupError(f"azero/export_runtime.py has no section {title!r}")
+
+
+def _runtime_helpers() -> tuple[str, dict[str, str]]:
+    """The arithmetic section's title lines and the source of each of its functions, in file order."""
+    section = _runtime_section("Arithmetic")
+    lines = section.splitlines()
+    title = "\n".join(line for line in lines if line.startswith("# "))
+    return title, {node.name: "\n".join(lines[node.lineno - 1:node.end_lineno]) for node in ast.parse(section).body
+                   if isinstance(node, ast.FunctionDef)}
+
+
 def _rng_source() -> str:
-    """The bundled random stream: MT19937 and the Abseil distributions of docs/semantics.md §6, with the ziggurat
-    tables of azero's data file."""
-    text = files("azero._core").joinpath("gaussian_ziggurat_tables.txt").read_text(encoding="ascii")
-    tables = {}
-    for line in text.splitlines():
-        fields = line.split()
-        if fields and fields[0] in ("x", "f"):
-            tables[fields[0]] = [repr(float(v)) for v in fields[1:]]
-
-    def table(values: list[str]) -> str:
-        rows = [", ".join(values[i:i + 4]) for i in range(0, len(values), 4)]
-        return "(\n" + "".join(f"    {row},\n" for row in rows) + ")"
-
-    return _RNG_TEMPLATE.replace("@ZG_X@", table(tables["x"])).replace("@ZG_F@", table(tables["f"]))
+    """The bundled random stream: MT19937 and the Abseil distributions of docs/semantics.md §6."""
+    return _runtime_section("Random stream")
 
 
-_RNG_TEMPLATE = '''
-# ---------------------------------------------------------------------------------------------------------
-# Random stream of the random ops: std::mt19937 with the Abseil (20200923) distributions the reference uses.
-
-# Ziggurat tables of absl::gaussian_distribution (129 strip edges x and densities f = exp(-x^2 / 2)).
-_ZG_X = @ZG_X@
-_ZG_F = @ZG_F@
-_KR = 3.442619855899  # start of the Gaussian tail (= _ZG_X[1])
-_KR_INV = 0.29047645161474317  # the reference's 1 / kR
-
-
-def _top53(bits):
-    """bits truncated to its 53 leading significant bits, as a float (exact)."""
-    drop = bits.bit_length() - 53
-    return float(bits >> drop << drop) if drop > 0 else float(bits)
-
-
-def _unit(bits):
-    """[0, 1) from 64 random bits: bits / 2^64, truncated to 53 significant bits."""
-    return math.ldexp(_top53(bits), -64)
-
-
-def _positive(bits):
-    """(0, 1) from 64 random bits: like _unit, but 0 bits give 2^-65."""
-    return _unit(bits) if bits else 2.0 ** -65
-
-
-def _signed(bits):
-    """(-1, 1) from 64 random bits: sign from the top bit, magnitude from the low 63 bits (0 gives 2^-64)."""
-    magnitude = bits & 0x7FFFFFFFFFFFFFFF
-    value = math.ldexp(_top53(magnitude), -63) if magnitude else 2.0 ** -64
-    return -value if bits >> 63 else value
-
-
-class Random:
-    """std::mt19937 (seeded like init_genrand) with absl's open-interval uniform and ziggurat Gaussian."""
-
-    def __init__(self, seed=5489):
-        self.seed(seed)
-
-    def seed(self, seed):
-        state = [seed % 2**32]
-        for i in range(1, 624):
-            state.append((1812433253 * (state[-1] ^ (state[-1] >> 30)) + i) & 0xFFFFFFFF)
-        self.state = state
-        self.index = 624
-
-    def _twist(self):
-        s = self.state
-        for i in range(624):
-            y = (s[i] & 0x80000000) | (s[(i + 1) % 624] & 0x7FFFFFFF)
-            s[i] = s[(i + 397) % 624] ^ (y >> 1) ^ (0x9908B0DF if y & 1 else 0)
-        self.index = 0
-
-    def next32(self):
-        if self.index >= 624:
-            self._twist()
-        y = self.state[self.index]
-        self.index += 1
-        y ^= y >> 11
-        y ^= (y << 7) & 0x9D2C5680
-        y ^= (y << 15) & 0xEFC60000
-        return y ^ (y >> 18)
-
-    def next64(self):
-        """Two words, the first one high."""
-        high = self.next32()
-        return (high << 32) | self.next32()
-
-    def uniform(self, lo, hi):
-        """absl::Uniform<double>(IntervalOpen, lo, hi); an invalid range returns lo without drawing."""
-        a = math.nextafter(lo, hi)
-        span = hi - a
-        if not (a <= hi and math.isfinite(span)):
-            return lo
-        while True:
-            value = a + _unit(self.next64()) * span
-            if value < hi or span <= 0:
-                return value
-
-    def gaussian(self, mean, stdev):
-        """mean + stdev * a standard normal deviate from absl's ziggurat."""
-        return mean + stdev * self._normal()
-
-    def _normal(self):
-        while True:
-            bits = self.next64()
-            i = bits & 0x7F
-            j = _signed(bits)
-            x = j * _ZG_X[i]
-            if abs(x) < _ZG_X[i + 1]:
-                return x
-            if i == 0:
-                return self._tail(j < 0)
-            v = _positive(self.next64())
-            if _ZG_F[i + 1] + v * (_ZG_F[i] - _ZG_F[i + 1]) < math.exp(-0.5 * x * x):
-                return x
-
-    def _tail(self, negative):
-        while True:
-            x = _KR_INV * math.log(_positive(self.next64()))
-            y = -math.log(_positive(self.next64()))
-            if not (y + y < x * x):
-                return x - _KR if negative else _KR - x
-
-
-_RNG = Random()
-
-
-def seed(value):
-    """Re-seed the random ops' stream (azero.evaluate uses one MT19937(seed) stream for all its tasks)."""
-    _RNG.seed(value)
-'''
-
-_EVALUATE_TEMPLATE = '''
-# ---------------------------------------------------------------------------------------------------------
-# The executor's loop (docs/semantics.md §3): how azero trains, validates and scores the program on one task.
-
-_FLIP_SQUASH = -0.63661977236758138243  # -2/pi as the reference's double literal
-
-
-def _sigmoid(x):
-    return 1.0 / (1.0 + _exp(-x))
-
-
-def _validate(valid_x, valid_y, n, accuracy, max_abs_error):
-    """Predict the first n validation examples (memory keeps changing); the fitness of the losses."""
-    loss = 0.0
-    for k in range(n):
-        predict(valid_x[k])
-        label = valid_y[k]
-        if accuracy:
-            p = _sigmoid(s1)
-            if p > 1.0 or p < 0.0:
-                error = math.inf
-            else:
-                error = 0.0 if (label > 0.5) == (p > 0.5) else 1.0
-            loss += error
-        else:
-            error = label - s1
-            loss += error * error
-        if not abs(error) <= max_abs_error:
-            return 0.0
-    loss = _div(loss, float(len(valid_y)))  # always the full validation size
-    if accuracy:
-        return 1.0 - loss
-    rms = _sqrt(loss)
-    return 0.0 if math.isnan(rms) or math.isinf(rms) else 1.0 + _FLIP_SQUASH * math.atan(rms)
-
-
-def evaluate(train_x, train_y, valid_x, valid_y, eval_type="rms_error", seed=10000, *, max_abs_error=100.0,
-             num_train_examples=None, num_valid_examples=None, epoch_orders=None):
-    """Fitness of the program on one task, computed as azero.evaluate computes it.
-
-    setup() on wiped memory, then per epoch: for each train example predict() (for "accuracy" s1 becomes
-    sigmoid(s1)), stop if |label - s1| is NaN or > max_abs_error, learn(); then predict() every validation
-    example. Returns the best epoch's fitness: 1 - 2/pi * atan(RMS error) for "rms_error", the fraction of
-    correct classes for "accuracy"; 0.0 if training fails in the first epoch. `seed` seeds the random ops'
-    stream (None continues it, as azero does from one task to the next). `epoch_orders` lists the example
-    order of each epoch (default one epoch in order; azero's Task.epoch_orders gives its shuffles).
-    """
-    global s1
-    if eval_type not in ("rms_error", "accuracy"):
-        raise ValueError(f"eval_type must be 'rms_error' or 'accuracy', got {eval_type!r}")
-    accuracy = eval_type == "accuracy"
-    train_x = np.asarray(train_x, dtype=np.float64).tolist()
-    train_y = np.asarray(train_y, dtype=np.float64).tolist()
-    valid_x = np.asarray(valid_x, dtype=np.float64).tolist()
-    valid_y = np.asarray(valid_y, dtype=np.float64).tolist()
-    per_epoch = len(train_y)
-    orders = [range(per_epoch)] if epoch_orders is None else [[int(k) for k in order] for order in epoch_orders]
-    total = per_epoch * len(orders)
-    if num_train_examples is not None:
-        total = min(total, num_train_examples)
-    n_valid = len(valid_y) if num_valid_examples is None else min(num_valid_examples, len(valid_y))
-@SEED@
-    setup()
-    remaining, best, epoch = total, 0.0, 0
-    while remaining > 0:
-        trained = True
-        for k in orders[epoch][:min(per_epoch, remaining)]:
-            predict(train_x[k])
-            if accuracy:
-                s1 = _sigmoid(s1)
-            if not abs(train_y[k] - s1) <= max_abs_error:
-                trained = False
-                break
-            learn(train_x[k], train_y[k])
-        if not trained:
-            return 0.0 if remaining == total else best
-        remaining -= per_epoch
-        best = max(best, _validate(valid_x, valid_y, n_valid, accuracy, max_abs_error))
-        epoch += 1
-    return best
-'''
-
-
-def _helper_closure(code: str, helpers: dict) -> list[str]:
-    """Names of the helpers the code calls, with their dependencies, in a stable order."""
+def _helper_closure(code: str, helpers: dict[str, str]) -> list[str]:
+    """Names of the helpers the code calls, with the helpers they call, in the runtime's order."""
     needed: set[str] = set()
     stack = [name for name in _HELPER_CALL.findall(code) if name in helpers]
     while stack:
         name = stack.pop()
         if name not in needed:
             needed.add(name)
-            stack.extend(helpers[name][1])
+            stack.extend(called for called in _HELPER_CALL.findall(helpers[name]) if called in helpers)
     return [name for name in helpers if name in needed]
 
 
@@ -550,9 +244,9 @@ def to_python(alg: Algorithm, features_size: int, name: str = "algorithm", *, si
     setup_lines = _body(program.setup, F, ["reset()"], [])
     predict_lines = _body(program.predict, F, ["v0 = _features(x)", "s0 = 0.0"], ["v0", "s0"])
     learn_lines = _body(program.learn, F, ["v0 = _features(x)", "s0 = float(y)"], ["v0", "s0"])
-    code = "\n".join(setup_lines + predict_lines + learn_lines) + _EVALUATE_TEMPLATE
-    helpers = _helpers(F)
-    used = _helper_closure(code, helpers)
+    loop = _runtime_section("The executor's loop")
+    title, helpers = _runtime_helpers()
+    used = _helper_closure("\n".join(setup_lines + predict_lines + learn_lines) + loop, helpers)
 
     width = max(len(n) for n in names)
     program_text = "\n".join("    " + line for line in program.to_text().splitlines())
@@ -599,13 +293,6 @@ def to_python(alg: Algorithm, features_size: int, name: str = "algorithm", *, si
     out += [
         "",
         "",
-        "def _features(x):",
-        "    v = [float(t) for t in x]",
-        "    if len(v) != F:",
-        '        raise ValueError(f"expected {F} features, got {len(v)}")',
-        "    return v",
-        "",
-        "",
         "def setup():",
         '    """Wipe the memory and run Setup (once per task, before the first example)."""',
         *setup_lines,
@@ -621,14 +308,10 @@ def to_python(alg: Algorithm, features_size: int, name: str = "algorithm", *, si
         '    """Run Learn on features x with label y (after predict(x) on the same example)."""',
         *learn_lines,
     ]
-    if used:
-        out += ["", "", "# " + "-" * 105,
-                "# Arithmetic as azero's executor does it (IEEE results, the reference's summation orders)."]
-        for helper in used:
-            out += ["", "", helpers[helper][0].rstrip("\n")]
+    out += ["", "", title.rstrip("\n")]
+    for helper in used:
+        out += ["", "", helpers[helper]]
     if has_random:
-        out += ["", _rng_source().rstrip("\n")]
-    seed_lines = ("    if seed is not None:\n        _RNG.seed(seed)" if has_random
-                  else "    # (the program has no random ops, so `seed` changes nothing)")
-    out += ["", _EVALUATE_TEMPLATE.replace("@SEED@", seed_lines).rstrip("\n")]
+        out += ["", "", _rng_source().rstrip("\n")]
+    out += ["", "", loop.rstrip("\n")]
     return "\n".join(out) + "\n"

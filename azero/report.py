@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from azero import algorithms, analysis, sweep_report
+from azero import algorithms, analysis, program_analysis, sweep_report
 from azero.sweep import SweepData, is_sweep_dir, read_sweep
 
 __all__ = ["Section", "run_sections", "sweep_sections", "render_page", "write_report"]
@@ -136,7 +136,7 @@ def _programs(run) -> Section:
     if alg is None:
         return Section("Best program", "<p class=missing>No program recorded yet.</p>")
     cfg = run.config
-    simple = analysis.simplify(alg, cfg.num_scalars, cfg.num_vectors, cfg.num_matrices)
+    simple = program_analysis.simplify(alg, cfg.num_scalars, cfg.num_vectors, cfg.num_matrices)
     body = (f"<p>{_esc(where[0].upper() + where[1:])}: {sum(alg.sizes)} instructions, of which "
             f"{sum(simple.sizes)} can affect a prediction.</p><div class=programs>"
             f"<div><h3>As found</h3><pre>{_esc(alg.to_text())}</pre></div>"
@@ -171,7 +171,7 @@ def _comparison(run) -> Section:
                               f"{cfg.num_matrices} ({error})")])
             continue
         fitness = evaluate(program, tasks, seed=COMPARE_SEED, max_abs_error=cfg.max_abs_error, **memory)
-        simple = analysis.simplify(program, **memory)
+        simple = program_analysis.simplify(program, **memory)
         note = ""
         if program is alg and run.final is not None:
             note = (f"the run's own T_final evaluation gave {run.final['final_fitness']:.6f} (its random ops "

@@ -7,7 +7,8 @@ import tomllib
 import pytest
 
 from azero import ops, presets
-from azero.config import ConfigError, FECSpec, IslandsSpec, SearchConfig, TrainBudgetSpec, _dump_toml
+from azero.config import ConfigError, FECSpec, IslandsSpec, SearchConfig, TrainBudgetSpec
+from azero.config.toml_io import write_toml
 from azero.tasks import TASK_KINDS
 
 PRESETS = ["baseline", "basic_nonlinear", "demo", "digits_binary", "fig4_affine", "fig4_affine_backprop", "fig4_linear",
@@ -67,6 +68,17 @@ def test_preset_round_trips_through_a_file(name, tmp_path):
     file.write_text(cfg.to_toml(), encoding="utf-8")
     assert SearchConfig.from_toml(file) == cfg
     assert SearchConfig.from_toml(str(file)) == cfg
+
+
+def test_written_toml_reads_back_special_values():
+    """Escaped strings, an infinite float and the shortest repr of doubles round-trip through written TOML."""
+    cfg = presets.load("demo").replace(dataset_dir='dir "q"\\back\ttab\nline \u00e9', sufficient_fitness=float("inf"),
+                                       max_seconds=0.1 + 0.2, mutate_prob=1e-300)
+    text = cfg.to_toml()
+    again = SearchConfig.from_toml(text)
+    assert again == cfg and again.to_toml() == text
+    assert (again.dataset_dir, again.sufficient_fitness, again.max_seconds) == (
+        'dir "q"\\back\ttab\nline \u00e9', float("inf"), 0.30000000000000004)
 
 
 def test_demo_preset_is_run_demo_sh():
@@ -454,7 +466,7 @@ def test_bad_input_names_file_and_field(base, edit, field, message, tmp_path):
     data = presets.load(base).to_dict()
     edit(data)
     file = tmp_path / "bad.toml"
-    file.write_text(_dump_toml(data), encoding="utf-8")
+    file.write_text(write_toml(data), encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         SearchConfig.from_toml(file)
     error = info.value

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import azero
-from azero import algorithms, analysis, export, presets
+from azero import algorithms, export, presets, program_analysis
 from azero._core.evaluator import Evaluator
 from azero._core.evolution import RegularizedEvolution
 from azero._core.executor import run_executor
@@ -245,5 +245,5 @@ def test_to_python_checks_its_arguments():
     source = export.to_python(algorithms.pad(algorithms.linear(), 2, 2, 5), 4, simplified=False)
     assert "The program (NO_OPs removed):" in source
     assert "evaluate(train_x, train_y, valid_x, valid_y" in source
-    analysis_text = analysis.simplify(algorithms.linear()).to_text()
+    analysis_text = program_analysis.simplify(algorithms.linear()).to_text()
     assert all(line in source for line in analysis_text.splitlines())

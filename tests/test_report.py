@@ -13,7 +13,7 @@ import pytest
 from matplotlib.image import imread
 
 import azero
-from azero import algorithms, analysis, cli, presets, report
+from azero import algorithms, analysis, cli, presets, program_analysis, report
 from azero.evaluation import evaluate
 from azero.runs.reader import load_run
 from azero.sweep import read_sweep, run_sweep
@@ -72,7 +72,7 @@ def test_report_holds_config_experiments_programs_and_comparison(page, run_dir):
     assert rows == [str(i) for i in range(len(run.experiments))] == ["0", "1"]
     assert page.count('<tr class="kept">') == 1
     best = run.final["best_algorithm"]
-    simple = analysis.simplify(best, run.config.num_scalars, run.config.num_vectors, run.config.num_matrices)
+    simple = program_analysis.simplify(best, run.config.num_scalars, run.config.num_vectors, run.config.num_matrices)
     assert f"<pre>{report._esc(best.to_text())}</pre>" in page
     assert f"<pre>{report._esc(simple.to_text())}</pre>" in page
     tasks = make_tasks(list(run.config.final_tasks))

@@ -1,79 +1,20 @@
-"""Search configuration: `SearchConfig` dataclasses, read from and written to TOML.
-
-The fields mirror the reference's `SearchExperimentSpec` (docs/semantics.md §9.8, same names and defaults), the flags of
-`run_search_experiment` (docs/semantics.md §9.6) and the memory sizes the reference fixes at compile time (docs/semantics.md §1.2), plus a
-few of ours (wall-time limit, hurdles, random search, islands, checkpoints, dataset folder).
-
-TOML layout (one file per configuration; azero/presets/*.toml are complete examples):
-
-- top-level keys: every plain field of SearchConfig, including the memory sizes (num_scalars, num_vectors,
-  num_matrices) and the run flags (max_experiments, randomize_task_seeds, sufficient_fitness, random_seed);
-- op lists take reference enum names ("SCALAR_SUM_OP" or "SCALAR_SUM", any case) or codes; mutation types
-  names ("ALTER_PARAM" or "ALTER_PARAM_MUTATION_TYPE") or codes; algorithm ids names ("RANDOM_ALGORITHM" or
-  "RANDOM") or codes; fitness_combination_mode "mean" / "median" (or the reference's MEAN_FITNESS_COMBINATION);
-- tables [fec], [train_budget], [hurdles] (optional) and [islands] (defaults when left out);
-- arrays of tables [[search_tasks]], [[select_tasks]], [[final_tasks]] (T_search, T_select, T_final), whose
-  keys are the fields of azero.tasks.TaskSpec.
-
-::
-
-    population_size = 1000
-    setup_ops = ["SCALAR_CONST_SET_OP", "VECTOR_INNER_PRODUCT_OP"]
-    allowed_mutation_types = ["ALTER_PARAM", "RANDOMIZE_INSTRUCTION"]
-    initial_population = "RANDOM_ALGORITHM"
-    num_scalars = 4
-
-    [fec]
-    num_train_examples = 10
-    num_valid_examples = 10
-
-    [train_budget]
-    baseline = "NEURAL_NET_ALGORITHM"   # the reference's train_budget_baseline / ..._threshold_factor work too
-
-    [[search_tasks]]
-    kind = "scalar_linear_regression"
-    features_size = 4
-    num_train_examples = 100
-    num_valid_examples = 100
-    num_tasks = 10
-    eval_type = "rms_error"
-
-TOML has no null, so optional fields (fec, train_budget, hurdles, sufficient_fitness, max_seconds, dataset_dir)
-are simply left out when unset. Projected-binary task specs may leave out `path`: it is then `dataset_dir`
-(relative paths resolve against the current working directory, like the reference's `$(pwd)/...`).
-
-Every problem raises `ConfigError`, one line naming the file (when read from one), the field path (e.g.
-``search_tasks[0].features_size``) and what is wrong.
-"""
+"""The config dataclasses: `SearchConfig` and its sub-tables, each validated on construction."""
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import math
 import os
-import tomllib
-from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
-
 from azero import algorithms, ops
-from azero.tasks import EVAL_TYPES, FEATURE_SIZES, TASK_KINDS, TaskSpec
+from azero.config import toml_io
+from azero.config.checks import (ConfigError, _algorithm, _bool, _check_keys, _choice, _enum_list, _float, _int,
+                                 _mutation_type, _op_list, _str, _suggest, _type_name, check_seed)
+from azero.config.task_specs import _DATASET_KINDS, _PROJECTED, _task_default, _task_list, _task_to_dict
+from azero.tasks import TaskSpec
 
 COMBINATION_MODES = ("mean", "median")
 MODES = ("evolution", "random_search")
 ISLAND_PROTOCOLS = ("pool", "ring", "random_pairs")
-# Task kinds whose generator supports only one eval type (docs/semantics.md §7.3–7.5).
-_KIND_EVAL_TYPE = {
-    "scalar_linear_regression": "rms_error",
-    "scalar_affine_regression": "rms_error",
-    "scalar_2layer_nn_regression": "rms_error",
-    "projected_binary_classification": "accuracy",
-    "projected_regression": "rms_error",
-}
-_PROJECTED = "projected_binary_classification"
-# Task kinds that read dataset files: a spec without `path` reads them from `dataset_dir`.
-_DATASET_KINDS = (_PROJECTED, "projected_regression")
 # Addresses are 16-bit (docs/semantics.md §1.3), and so are instruction positions (docs/semantics.md §6.3).
 _MAX_ADDRESSES = 65535
 _MAX_FUNCTION_SIZE = 65535
@@ -96,140 +37,6 @@ _NEEDS_FUNCTION = {
     ops.TRADE_INSTRUCTION,
 }
 
-
-class ConfigError(ValueError):
-    """A configuration problem: one line `[file: ]field: what is wrong`."""
-
-    def __init__(self, field: str, message: str, source: str | None = None):
-        self.field = field
-        self.message = " ".join(str(message).split())
-        self.source = source
-        super().__init__(": ".join(part for part in (source, field, self.message) if part))
-
-    def with_source(self, source: str | None) -> ConfigError:
-        """The same error, naming the file it came from."""
-        return ConfigError(self.field, self.message, source)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Value checks. Each takes the value and its field path and returns the normalised value or raises.
-
-
-def _type_name(value: Any) -> str:
-    return {bool: "boolean", int: "integer", float: "float", str: "string", list: "array", tuple: "array",
-            dict: "table"}.get(type(value), type(value).__name__)
-
-
-def _int(value: Any, path: str, lo: int | None = None, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(path, f"expected an integer, got {_type_name(value)} {value!r}")
-    if lo is not None and value < lo:
-        raise ConfigError(path, f"must be >= {lo}, got {value}")
-    if hi is not None and value > hi:
-        raise ConfigError(path, f"must be <= {hi}, got {value}")
-    return int(value)
-
-
-MAX_SEED = 2**32 - 1      # seeds are the reference's uint32
-
-
-def check_seed(value: Any, what: str = "seed", clock: bool = True) -> int:
-    """A seed: an integer in 0 .. 2^32 - 1, where 0 means "from the clock" (the config's `random_seed`,
-    `--seed` and `Search(seed=...)` alike); ConfigError (one line) for anything else, never a silent wrap.
-    `clock=False` (the random-op stream of an evaluation, which must be reproducible) refuses 0."""
-    seed = _int(value.item() if isinstance(value, np.integer) else value, what, 0, MAX_SEED)
-    if seed == 0 and not clock:
-        raise ConfigError(what, f"must be in 1 .. {MAX_SEED} (0 means 'from the clock', which an evaluation "
-                                "cannot use)")
-    return seed
-
-
-def _float(value: Any, path: str, lo: float | None = None, hi: float | None = None,
-           lo_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(path, f"expected a number, got {_type_name(value)} {value!r}")
-    value = float(value)
-    if math.isnan(value):
-        raise ConfigError(path, "must be a number, got nan")
-    if lo is not None and (value <= lo if lo_open else value < lo):
-        raise ConfigError(path, f"must be {'>' if lo_open else '>='} {lo}, got {value}")
-    if hi is not None and value > hi:
-        raise ConfigError(path, f"must be <= {hi}, got {value}")
-    return value
-
-
-def _bool(value: Any, path: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(path, f"expected true or false, got {_type_name(value)} {value!r}")
-    return value
-
-
-def _str(value: Any, path: str) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(path, f"expected a string, got {_type_name(value)} {value!r}")
-    return value
-
-
-def _choice(value: Any, path: str, choices: tuple[str, ...], aliases: dict[str, str] | None = None) -> str:
-    key = _str(value, path).strip().lower()
-    key = (aliases or {}).get(key, key)
-    if key not in choices:
-        raise ConfigError(path, f"unknown value {value!r}{_suggest(key, choices)}; expected one of "
-                                f"{', '.join(choices)}")
-    return key
-
-
-def _array(value: Any, path: str) -> list:
-    if not isinstance(value, (list, tuple)):
-        raise ConfigError(path, f"expected an array, got {_type_name(value)} {value!r}")
-    return list(value)
-
-
-def _suggest(name: str, names) -> str:
-    close = difflib.get_close_matches(str(name).lower(), [n.lower() for n in names], n=1, cutoff=0.6)
-    if not close:
-        return ""
-    original = next(n for n in names if n.lower() == close[0])
-    return f" (did you mean {original!r}?)"
-
-
-def _check_keys(data: dict, path: str, known, aliases: dict[str, str] | None = None) -> dict:
-    """`data` with aliases renamed; unknown keys raise with the closest known name."""
-    out = {}
-    for key, value in data.items():
-        name = (aliases or {}).get(key, key)
-        if name not in known:
-            where = f"{path}.{key}" if path else key
-            raise ConfigError(where, f"unknown field{_suggest(key, list(known))}")
-        if name in out:
-            raise ConfigError(f"{path}.{name}" if path else name, "given twice (under two names)")
-        out[name] = value
-    return out
-
-
-def _enum_list(value: Any, path: str, convert, what: str, names) -> list[int]:
-    codes = []
-    for i, item in enumerate(_array(value, path)):
-        try:
-            codes.append(convert(item))
-        except ValueError:
-            hint = _suggest(item, names) if isinstance(item, str) else ""
-            raise ConfigError(f"{path}[{i}]", f"unknown {what} {item!r}{hint}") from None
-    return codes
-
-
-def _op_list(value: Any, path: str) -> list[int]:
-    names = [op.name for op in ops.OPS] + [op.name[:-3] for op in ops.OPS if op.name.endswith("_OP")]
-    return _enum_list(value, path, ops.op_code, "op", names)
-
-
-def _algorithm(value: Any, path: str) -> int:
-    try:
-        return ops.algorithm_id_code(value)
-    except ValueError:
-        hint = _suggest(value, ops.ALGORITHM_ID_NAMES) if isinstance(value, str) else ""
-        raise ConfigError(path, f"unknown algorithm id {value!r}{hint}; expected one of "
-                                f"{', '.join(ops.ALGORITHM_ID_NAMES)}") from None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -345,149 +152,6 @@ class SuccessSpec:
             raise ConfigError("success.reference", "must name a hand-designed model or a program file")
         object.__setattr__(self, "tolerance", _float(self.tolerance, "success.tolerance"))
         _bool(self.stop, "success.stop")
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Task specs (the dataclass lives in azero.tasks; here: checking and converting TOML tables).
-
-_TASK_KIND_ALIASES = {kind + "_task": kind for kind in TASK_KINDS}  # the reference's oneof field names
-
-
-def _task_default(field: dataclasses.Field) -> Any:
-    if field.default is not dataclasses.MISSING:
-        return field.default
-    if field.default_factory is not dataclasses.MISSING:
-        return field.default_factory()
-    return dataclasses.MISSING
-
-
-def _seed_list(value: Any, path: str) -> list[int]:
-    if isinstance(value, int) and not isinstance(value, bool):  # the reference's text format allows `data_seeds: 3`
-        value = [value]
-    return [_int(seed, f"{path}[{i}]", 0, 2**32 - 1) for i, seed in enumerate(_array(value, path))]
-
-
-def _pair_list(value: Any, path: str) -> list[tuple[int, int]]:
-    pairs = []
-    for i, pair in enumerate(_array(value, path)):
-        if isinstance(pair, dict):
-            pair = [pair.get("positive_class"), pair.get("negative_class")]
-        pair = _array(pair, f"{path}[{i}]")
-        if len(pair) != 2:
-            raise ConfigError(f"{path}[{i}]", f"expected a pair [class, class], got {pair!r}")
-        pairs.append(tuple(_int(c, f"{path}[{i}]", 0, 9) for c in pair))
-    return pairs
-
-
-def _optional_class(value: Any, path: str) -> int | None:
-    return None if value is None else _int(value, path, 0, 9)
-
-
-def _optional_str(value: Any, path: str) -> str | None:
-    return None if value is None else _str(value, path)
-
-
-def _features_size(value: Any, path: str) -> int:
-    size = _int(value, path)
-    if size not in FEATURE_SIZES:
-        raise ConfigError(path, f"must be one of {', '.join(map(str, FEATURE_SIZES))}, got {size}")
-    return size
-
-
-# Checks of the TaskSpec fields we know about; fields azero.tasks may add are passed through unchecked.
-_TASK_CHECKS = {
-    "kind": lambda v, p: _choice(v, p, TASK_KINDS, _TASK_KIND_ALIASES),
-    "features_size": _features_size,
-    "num_train_examples": lambda v, p: _int(v, p, 1),
-    "num_valid_examples": lambda v, p: _int(v, p, 1),
-    "num_tasks": lambda v, p: _int(v, p, 1),
-    "eval_type": lambda v, p: None if v is None else _choice(v, p, tuple(EVAL_TYPES)),
-    "param_seeds": _seed_list,
-    "data_seeds": _seed_list,
-    "num_train_epochs": lambda v, p: _int(v, p, 1),
-    "increment": lambda v, p: _float(v, p),
-    "positive_class": _optional_class,
-    "negative_class": _optional_class,
-    "dataset_name": _optional_str,
-    "path": _optional_str,
-    "held_out_pairs": _pair_list,
-    "min_supported_data_seed": lambda v, p: _int(v, p, 0),
-    "max_supported_data_seed": lambda v, p: _int(v, p, 1),
-}
-
-
-def _task(value: Any, path: str) -> TaskSpec:
-    """A TaskSpec from a TOML table or an existing TaskSpec, checked field by field."""
-    fields = {f.name: f for f in dataclasses.fields(TaskSpec) if f.init}
-    if isinstance(value, TaskSpec):
-        data = {name: getattr(value, name) for name in fields}
-    elif isinstance(value, dict):
-        data = _check_keys(value, path, fields)
-        missing = [n for n, f in fields.items() if n not in data and _task_default(f) is dataclasses.MISSING]
-        if missing:
-            raise ConfigError(f"{path}.{missing[0]}", "missing required field")
-    else:
-        raise ConfigError(path, f"expected a table, got {_type_name(value)} {value!r}")
-    checked = {name: (_TASK_CHECKS[name](v, f"{path}.{name}") if name in _TASK_CHECKS else v)
-               for name, v in data.items()}
-    kind, eval_type = checked["kind"], checked.get("eval_type")
-    if kind in _KIND_EVAL_TYPE and eval_type not in (None, _KIND_EVAL_TYPE[kind]):
-        raise ConfigError(f"{path}.eval_type", f"{kind} tasks support only {_KIND_EVAL_TYPE[kind]!r}, "
-                                               f"got {eval_type!r}")
-    if kind == "scalar_2layer_nn_regression" and checked["features_size"] < 4:
-        raise ConfigError(f"{path}.features_size", "scalar_2layer_nn_regression needs features_size >= 4 "
-                                                   "(its teacher zeroes hidden units 0 and 2)")
-    if checked["num_train_examples"] * checked.get("num_train_epochs", 1) < 10:
-        raise ConfigError(f"{path}.num_train_examples",
-                          "the evaluator needs at least 10 train examples over all epochs")
-    if kind == _PROJECTED:
-        pos, neg = checked.get("positive_class"), checked.get("negative_class")
-        if (pos is None) != (neg is None):
-            raise ConfigError(f"{path}.{'negative_class' if neg is None else 'positive_class'}",
-                              "give both positive_class and negative_class, or neither")
-        if pos is not None and pos >= neg:
-            raise ConfigError(f"{path}.negative_class", f"must be greater than positive_class ({pos}), got {neg} "
-                                                        "(dataset files are named by the smaller class first)")
-        lo, hi = checked.get("min_supported_data_seed", 0), checked.get("max_supported_data_seed", 10)
-        if hi <= lo:
-            raise ConfigError(f"{path}.max_supported_data_seed",
-                              f"must be > min_supported_data_seed ({lo}), got {hi}")
-    try:
-        return TaskSpec(**checked)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(path, str(error)) from None
-
-
-def _task_list(value: Any, path: str) -> list[TaskSpec]:
-    specs = [_task(item, f"{path}[{i}]") for i, item in enumerate(_array(value, path))]
-    if not specs:
-        raise ConfigError(path, "needs at least one task spec")
-    return specs
-
-
-def _task_to_dict(spec: TaskSpec, dataset_dir: str | None) -> dict:
-    """The fields worth writing: the required ones, then those that differ from TaskSpec's defaults."""
-    out = {}
-    for field in dataclasses.fields(TaskSpec):
-        if not field.init:
-            continue
-        value = getattr(spec, field.name)
-        default = _task_default(field)
-        if value is None or (default is not dataclasses.MISSING and value == default
-                             and field.name not in ("kind", "eval_type", "features_size", "num_tasks",
-                                                    "num_train_examples", "num_valid_examples")):
-            continue
-        if field.name == "path" and spec.kind in _DATASET_KINDS and value == dataset_dir:
-            continue
-        if hasattr(value, "tolist"):  # numpy data of a unit_test_fixed task
-            value = value.tolist()
-        if field.name == "held_out_pairs":
-            value = [list(pair) for pair in value]
-        out[field.name] = list(value) if isinstance(value, tuple) else value
-    return out
-
-
-# ---------------------------------------------------------------------------------------------------------
 
 
 _REQUIRED = (
@@ -738,19 +402,7 @@ class SearchConfig:
 
         `overrides` replace top-level fields before validation (e.g. dataset_dir for a file that leaves it out).
         """
-        source = None
-        text = path_or_text
-        if isinstance(path_or_text, os.PathLike) or (
-                "\n" not in path_or_text and (os.path.exists(path_or_text) or path_or_text.endswith(".toml"))):
-            source = os.fspath(path_or_text)
-            try:
-                text = Path(source).read_text(encoding="utf-8")
-            except OSError as error:
-                raise ConfigError("", f"cannot read: {error.strerror or error}", source) from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError("", f"invalid TOML: {error}", source) from None
+        data, source = toml_io.read_toml(path_or_text)
         data.update({key: value for key, value in overrides.items() if value is not None})
         return cls.from_dict(data, source)
 
@@ -778,7 +430,7 @@ class SearchConfig:
 
     def to_toml(self) -> str:
         """TOML text that `from_toml` reads back to an equal config."""
-        return _dump_toml(self.to_dict())
+        return toml_io.write_toml(self.to_dict())
 
     def replace(self, **changes: Any) -> SearchConfig:
         """A copy with some fields changed (validated). Changing `dataset_dir` moves the projected-binary task
@@ -796,75 +448,3 @@ class SearchConfig:
                         if spec.kind == _PROJECTED and spec.path == self.dataset_dir else spec
                         for spec in getattr(self, name)]
         return dataclasses.replace(self, **changes)
-
-
-def _mutation_type(value: Any) -> int:
-    if isinstance(value, str) and value.strip().upper().endswith("_MUTATION_TYPE"):
-        value = value.strip()[: -len("_MUTATION_TYPE")]
-    return ops.mutation_type_code(value)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# A small TOML writer for the values a config holds: bool, int, float, str, arrays of those (nested), tables
-# of those, and arrays of such tables. Scalars first, then tables, then arrays of tables (TOML's order rule).
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)  # shortest text that reads back to the same double
-    if isinstance(value, str):
-        return _toml_string(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
-
-
-def _toml_string(text: str) -> str:
-    escapes = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
-    out = []
-    for ch in text:
-        if ch in escapes:
-            out.append(escapes[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _toml_key(key: str) -> str:
-    bare = key and all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in key)
-    return key if bare else _toml_string(key)
-
-
-def _is_table_array(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(item, dict) for item in value)
-
-
-def _dump_toml(data: dict) -> str:
-    lines: list[str] = []
-
-    def scalars(table: dict) -> None:
-        for key, value in table.items():
-            if not isinstance(value, dict) and not _is_table_array(value):
-                lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
-
-    scalars(data)
-    for key, value in data.items():
-        if isinstance(value, dict):
-            lines.extend(["", f"[{_toml_key(key)}]"])
-            scalars(value)
-    for key, value in data.items():
-        if _is_table_array(value):
-            for item in value:
-                lines.extend(["", f"[[{_toml_key(key)}]]"])
-                scalars(item)
-    return "\n".join(lines) + "\n"
