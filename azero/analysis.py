@@ -1,6 +1,6 @@
 """Run analysis: summaries, progress and lineage plots, comparison tables, DataFrames.
 
-The run-based functions read a run directory through `azero.storage.load_run` and need no running search; plots
+The run-based functions read a run directory through `azero.runs.reader.load_run` and need no running search; plots
 use matplotlib's headless Agg backend; `to_dataframes` needs pandas. Which instructions can affect a prediction
 comes from `azero.program_analysis`.
 """
