@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Iterable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from azero import ops
 from azero.algorithm import FUNCTION_NAMES, Algorithm
@@ -383,7 +384,8 @@ def _broken(x: np.ndarray, y: np.ndarray, experiment: np.ndarray) -> tuple[np.nd
 def _best_over_islands(curves: list[dict[str, np.ndarray]], key: str) -> tuple[np.ndarray, np.ndarray]:
     """Per experiment, the best population fitness over islands at every x where one reported (each island's
     last report holds until its next), NaN-separated between experiments."""
-    xs_all, best_all = [], []
+    xs_all: list[ArrayLike] = []
+    best_all: list[ArrayLike] = []
     for experiment in np.unique(np.concatenate([c["experiment"] for c in curves])):
         parts = [(c[key][c["experiment"] == experiment], c["best"][c["experiment"] == experiment]) for c in curves]
         xs = np.unique(np.concatenate([x for x, _ in parts]))
@@ -575,7 +577,8 @@ def compare_table(programs: dict[str, Algorithm], tasks, seed: int = 10000, *, m
         sizes = tuple(max(a, b) for a, b in zip(given, _memory_needed(alg)))
         memory = dict(zip(("num_scalars", "num_vectors", "num_matrices"), sizes))
         simple = simplify(alg, **memory)
-        fitness = evaluate(alg, tasks, seed=seed, max_abs_error=max_abs_error, **memory)
+        fitness = evaluate(alg, tasks, seed=seed, max_abs_error=max_abs_error, num_scalars=sizes[0],
+                           num_vectors=sizes[1], num_matrices=sizes[2])
         note = f"setup/predict/learn {'/'.join(str(n) for n in simple.sizes)}"
         if sizes != given:
             note += f"; memory {'/'.join(str(n) for n in sizes)}"

@@ -375,7 +375,8 @@ def _pair_list(value: Any, path: str) -> list[tuple[int, int]]:
         pair = _array(pair, f"{path}[{i}]")
         if len(pair) != 2:
             raise ConfigError(f"{path}[{i}]", f"expected a pair [class, class], got {pair!r}")
-        pairs.append(tuple(_int(c, f"{path}[{i}]", 0, 9) for c in pair))
+        first, second = (_int(c, f"{path}[{i}]", 0, 9) for c in pair)
+        pairs.append((first, second))
     return pairs
 
 
@@ -428,8 +429,8 @@ def _task(value: Any, path: str) -> TaskSpec:
             raise ConfigError(f"{path}.{missing[0]}", "missing required field")
     else:
         raise ConfigError(path, f"expected a table, got {_type_name(value)} {value!r}")
-    checked = {name: (_TASK_CHECKS[name](v, f"{path}.{name}") if name in _TASK_CHECKS else v)
-               for name, v in data.items()}
+    checked: dict[str, Any] = {name: (_TASK_CHECKS[name](v, f"{path}.{name}") if name in _TASK_CHECKS else v)
+                               for name, v in data.items()}
     kind, eval_type = checked["kind"], checked.get("eval_type")
     if kind in _KIND_EVAL_TYPE and eval_type not in (None, _KIND_EVAL_TYPE[kind]):
         raise ConfigError(f"{path}.eval_type", f"{kind} tasks support only {_KIND_EVAL_TYPE[kind]!r}, "
@@ -739,7 +740,8 @@ class SearchConfig:
         `overrides` replace top-level fields before validation (e.g. dataset_dir for a file that leaves it out).
         """
         source = None
-        text = path_or_text
+        if isinstance(path_or_text, str):
+            text = path_or_text
         if isinstance(path_or_text, os.PathLike) or (
                 "\n" not in path_or_text and (os.path.exists(path_or_text) or path_or_text.endswith(".toml"))):
             source = os.fspath(path_or_text)

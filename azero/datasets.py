@@ -565,7 +565,7 @@ def _classification_jobs(path: Path, features: np.ndarray, labels: np.ndarray, l
     class_ids = np.searchsorted(classes, labels)
     counts = [int(np.count_nonzero(class_ids == c)) for c in range(len(classes))]
     jobs = []
-    smallest = None
+    smallest: tuple[int, ...] | None = None
     for pos in range(len(classes)):
         for neg in range(pos + 1, len(classes)):
             per_class = min(counts[pos], counts[neg])
@@ -581,6 +581,7 @@ def _classification_jobs(path: Path, features: np.ndarray, labels: np.ndarray, l
                 jobs.append((dataset_filename(name, pos, neg, dim, seed),
                              lambda r=rows, l=pair_labels, s=seed, z=sizes: project_pair(features[r], l, s, dim, *z),
                              attrs))
+    assert smallest is not None  # at least two classes make one pair
     manifest.update(classes=[c.item() for c in classes], class_counts=counts,
                     num_train_examples=smallest[0], num_valid_examples=smallest[1], num_test_examples=smallest[2])
     return jobs
@@ -752,7 +753,7 @@ def load_projected_regression_task(spec: Any, data_seed: int, num_train: int,
 def _read_task_file(path: Path, dim: int, num_train: int, num_valid: int,
                     binary: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     counts = {"train": int(num_train), "valid": int(num_valid)}
-    arrays = []
+    arrays: list[np.ndarray] = []
     try:
         with h5py.File(path, "r") as handle:
             stored_dim = handle.attrs.get("dim")
@@ -762,7 +763,8 @@ def _read_task_file(path: Path, dim: int, num_train: int, num_valid: int,
                 arrays.extend(_read_split(handle, path, split, count, dim, binary))
     except OSError as exc:
         raise DatasetError(f"cannot read dataset file {path} ({exc.__class__.__name__})") from None
-    return tuple(arrays)
+    train_features, train_labels, valid_features, valid_labels = arrays
+    return train_features, train_labels, valid_features, valid_labels
 
 
 def _read_split(handle: h5py.File, path: Path, split: str, count: int, dim: int,

@@ -42,6 +42,8 @@ def _helpers(F: int) -> dict[str, tuple[str, tuple[str, ...]]]:
     matrix_sum_order = "_two_accumulators" if F > 8 else "_pair_tree"
     norm_order = "_pair_tree" if F <= 8 else "_two_accumulators"
     std_order = "_pair_tree" if F <= 4 else "_two_accumulators"
+    matvec: tuple[str, tuple[str, ...]]
+    matmul: tuple[str, tuple[str, ...]]
     if F <= 4:
         matvec = ('def _matvec(m, v):\n'
                   '    """Matrix times vector; each output is a dot product in the packet order."""\n'

@@ -85,7 +85,7 @@ class Layout:
     @classmethod
     def of(cls, cfg: SearchConfig) -> Layout:
         initial, _ = initial_model(cfg)
-        return cls(cfg.population_size, tuple(int(c) for c in capacities(cfg, initial)),
+        return cls(cfg.population_size, capacities(cfg, initial),
                    0 if cfg.fec is None else cfg.fec.cache_size, 0 if cfg.hurdles is None else cfg.hurdles.window,
                    max(1, cfg.islands.num_migrants or cfg.population_size // 2),
                    sum(s.num_tasks for s in cfg.search_tasks),
@@ -642,9 +642,9 @@ def _create_island(path: Path, cfg: SearchConfig, attrs: dict, full_history: boo
         resume = f.create_group("resume")
         slots = [("fec_keys", layout.fec_capacity, np.uint64), ("fec_fitness", layout.fec_capacity, np.float64),
                  ("fec_counts", layout.fec_capacity, np.int64), ("hurdle_ring", layout.hurdle_window, np.float64)]
-        for name, width, dtype in slots:
+        for name, width, slot_dtype in slots:
             if width:
-                ds = resume.create_dataset(name, (NUM_SLOTS, width), dtype=dtype,
+                ds = resume.create_dataset(name, (NUM_SLOTS, width), dtype=slot_dtype,
                                            chunks=(1, min(width, 4096)), fletcher32=True)
                 rows = content.get(f"resume/{name}")
                 if callable(rows):
@@ -756,7 +756,19 @@ class RunStore:
         self.last_checkpoint_time = time.monotonic()
 
     def _write_run(self) -> None:
-        _write_run(self.run_dir, self.info)
+        _write_run(self.run_dir, self._run_info())
+
+    def _run_info(self) -> _RunInfo:
+        """run.h5's record (rank 0 holds it from start or resume on)."""
+        if self.info is None:
+            raise RuntimeError("only rank 0 of a started run holds run.h5's record")
+        return self.info
+
+    def _attached(self) -> tuple[Layout, h5py.File]:
+        """The layout and open file of this island (from start or resume on)."""
+        if self.layout is None or self.file is None:
+            raise RuntimeError("the run store has no island file open")
+        return self.layout, self.file
 
     # -- hooks called by Search --
 
@@ -788,14 +800,14 @@ class RunStore:
         self._attach(search.cfg, island.rank)
         island.any(False)        # a barrier: every island file exists
         if island.is_root:
-            self.info.status = "running"
+            self._run_info().status = "running"
             self._write_run()
         self.seconds_in_store += time.perf_counter() - t0
 
     def progress(self, search: Search) -> None:
         """One progress row (what the progress line shows, plus counters), flushed for live readers."""
         t0 = time.perf_counter()
-        evolution, evaluator = search.evolution, search.evaluator
+        evaluator, evolution = search.running()
         mean, stdev, best, _ = evolution.stats()
         fec = evaluator.fec
         row = np.array([(len(search.experiments), evolution.num_individuals, evaluator.num_train_steps,
@@ -803,18 +815,18 @@ class RunStore:
                          0 if fec is None else fec.hits, 0 if fec is None else fec.misses,
                          evolution.hurdle_rejections)], dtype=PROGRESS_DTYPE)
         self.tables["progress"].append(row)
-        self.file.flush()
+        self._attached()[1].flush()
         self.seconds_in_store += time.perf_counter() - t0
 
     def after_generation(self, search: Search) -> None:
         """New bests (and every individual with full history); a checkpoint when one is due."""
         t0 = time.perf_counter()
         self.counters.generation += 1
-        evolution = search.evolution
+        _, evolution = search.running()
         experiment = len(search.experiments)
         n = evolution.num_improved
         if n:
-            rows = np.zeros(n, dtype=self.layout.lineage_dtype)
+            rows = np.zeros(n, dtype=self._attached()[0].lineage_dtype)
             rows["experiment"] = experiment
             rows["individual"] = evolution.improved_individuals[:n]
             rows["fitness"] = evolution.improved_fitness[:n]
@@ -838,19 +850,20 @@ class RunStore:
         immigrants replace its oldest slots; after_generation then skips it. A no-op without full history."""
         if not self.full_history:
             return
-        evolution = search.evolution
+        _, evolution = search.running()
         key = (len(search.experiments), evolution.num_individuals)
         if key == self._history_key:
             return
         self._history_key = key
         P = evolution.population_size
-        rows = np.zeros(P, dtype=self.layout.lineage_dtype)
+        rows = np.zeros(P, dtype=self._attached()[0].lineage_dtype)
         rows["experiment"] = key[0]
         rows["individual"] = np.arange(evolution.num_individuals - P + 1, evolution.num_individuals + 1)
         rows["fitness"] = evolution.fitness
         rows["sizes"] = evolution.sizes
         rows["program"] = evolution.programs
         self._wait_history()
+        assert self._writer is not None  # _attach starts it for a full history
         self._history = self._writer.submit(self.tables["history"].append, rows)
 
     def checkpoint(self, search: Search, force: bool = False) -> None:
@@ -859,7 +872,7 @@ class RunStore:
         if self.counters.last_checkpoint_generation != self.counters.generation:
             self._snapshot(search, resumable=True)
         if force and search.island.is_root:
-            self.info.status = "stopped"
+            self._run_info().status = "stopped"
             self._write_run()
         self.seconds_in_store += time.perf_counter() - t0
 
@@ -868,7 +881,7 @@ class RunStore:
         t0 = time.perf_counter()
         self._snapshot(search, resumable=False)
         if search.island.is_root:
-            self.info.experiments = list(search.experiments)
+            self._run_info().experiments = list(search.experiments)
             self._write_run()
         self.seconds_in_store += time.perf_counter() - t0
 
@@ -876,9 +889,10 @@ class RunStore:
         """Final result into run.h5 (rank 0); close this island's file (which ends SWMR mode)."""
         t0 = time.perf_counter()
         if search.island.is_root:
-            self.info.experiments = list(result.experiments)
-            self.info.status = "finished"
-            self.info.final = dict(final_fitness=float(result.final_fitness),
+            info = self._run_info()
+            info.experiments = list(result.experiments)
+            info.status = "finished"
+            info.final = dict(final_fitness=float(result.final_fitness),
                                    best_select_fitness=float(result.best_select_fitness),
                                    elapsed_seconds=float(result.elapsed_seconds),
                                    final_seed=int(result.final_seed), best_algorithm=result.best_algorithm)
@@ -890,13 +904,14 @@ class RunStore:
         """Record migrants moved from `from_rank` to `to_rank` (their fitness), at this island's count."""
         t0 = time.perf_counter()
         fitness = np.asarray(fitness, dtype=np.float64).reshape(-1)
-        if len(fitness) > self.layout.num_migrants:
-            raise ValueError(f"{len(fitness)} migrants > islands.num_migrants ({self.layout.num_migrants})")
-        row = np.zeros(1, dtype=self.layout.migration_dtype)
+        layout, _ = self._attached()
+        if len(fitness) > layout.num_migrants:
+            raise ValueError(f"{len(fitness)} migrants > islands.num_migrants ({layout.num_migrants})")
+        row = np.zeros(1, dtype=layout.migration_dtype)
         row["fitness"] = np.nan
         row[0]["fitness"][:len(fitness)] = fitness
         row["experiment"] = len(search.experiments)
-        row["individuals"] = search.evolution.num_individuals
+        row["individuals"] = search.running()[1].num_individuals
         row["elapsed"] = time.monotonic() - search.started
         row["wall_time"] = time.time()
         row["from_rank"], row["to_rank"], row["count"] = from_rank, to_rank, len(fitness)
@@ -929,7 +944,7 @@ class RunStore:
         Each step is flushed before the next, so the checkpoint row — written last — only ever names data that
         is complete in the file; the slots of the previous NUM_SLOTS - 1 resumable checkpoints are untouched.
         """
-        f, layout, counters = self.file, self.layout, self.counters
+        (layout, f), counters = self._attached(), self.counters
         self._wait_history()
         state = search.checkpoint_state()
         evo, ev = state["evolution"], state["evaluator"]
@@ -1152,8 +1167,8 @@ def _plan(run_dir: Path, num_ranks: int, cfg: SearchConfig | None, from_checkpoi
         raise RunStoreError(f"{run_dir / RUN_FILE}: the given config does not match the stored run "
                             f"(differs in {_config_difference(cfg, info.cfg)})")
     plan: dict[str, Any] = dict(info=info, messages=[], migration_rounds=0)
-    if info.status == "finished" and not restart:
-        final = info.final
+    final = info.final
+    if info.status == "finished" and final is not None and not restart:
         plan["result"] = SearchResult(info.base_seed, final["best_algorithm"], final["best_select_fitness"],
                                       final["final_fitness"], info.experiments, final["elapsed_seconds"],
                                       final_seed=final["final_seed"])
@@ -1326,7 +1341,7 @@ def _prepare_island(run_dir: Path, plan: dict[str, Any], rank: int, island_seed:
 def resume(run_dir: str | os.PathLike, out: TextIO | None = None, island=None, *, cfg: SearchConfig | None = None,
            progress_bar: bool = False, checkpoint_every_seconds: float | None = None,
            checkpoint_every_generations: int | None = None,
-           prepare: Callable[[Search], None] | None = None, from_checkpoint: int | None = None,
+           prepare: Callable[[Search], object] | None = None, from_checkpoint: int | None = None,
            restart: bool = False) -> SearchResult:
     """Continue the run in `run_dir` from its last checkpoint and return its result.
 
@@ -1397,6 +1412,7 @@ def resume(run_dir: str | os.PathLike, out: TextIO | None = None, island=None, *
             tmp.unlink(missing_ok=True)
         raise RunStoreError(message or f"{run_dir}: resume failed on another rank")
     # Phase 2: move the files in place, then run.h5 names the new segment.
+    assert tmp is not None  # set unless this rank failed, and a failure on any rank raised above
     os.replace(tmp, target)
     island.broadcast(None)
     a = plan["assignments"][island.rank]
