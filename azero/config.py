@@ -740,8 +740,6 @@ class SearchConfig:
         `overrides` replace top-level fields before validation (e.g. dataset_dir for a file that leaves it out).
         """
         source = None
-        if isinstance(path_or_text, str):
-            text = path_or_text
         if isinstance(path_or_text, os.PathLike) or (
                 "\n" not in path_or_text and (os.path.exists(path_or_text) or path_or_text.endswith(".toml"))):
             source = os.fspath(path_or_text)
@@ -749,6 +747,8 @@ class SearchConfig:
                 text = Path(source).read_text(encoding="utf-8")
             except OSError as error:
                 raise ConfigError("", f"cannot read: {error.strerror or error}", source) from None
+        else:
+            text = path_or_text
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:

@@ -1,5 +1,5 @@
 """Type stub of azero._core.evaluator (compiled): the fitness of programs over a list of tasks."""
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -32,7 +32,7 @@ class Evaluator:
         max_abs_error: float = 100.0,
         combine: str = "mean",
         fec: tuple[int, int, int, int] | None = None,
-        budget: Sequence[float] | None = None,
+        budget: tuple[float, float, float] | None = None,
         op_costs: ArrayLike | None = None,
     ) -> None: ...
     def evaluate(
