@@ -44,7 +44,11 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["azero", "azero.*"]),
-    package_data={"azero._core": ["*.pxd", "gaussian_ziggurat_tables.txt"], "azero.presets": ["*.toml", "sweeps/*.toml"]},
+    package_data={
+        "azero": ["py.typed"],
+        "azero._core": ["*.pxd", "*.pyi", "gaussian_ziggurat_tables.txt"],
+        "azero.presets": ["*.toml", "sweeps/*.toml"],
+    },
     ext_modules=cythonize(
         extensions,
         language_level=3,
@@ -65,7 +69,7 @@ setup(
         "analysis": ["matplotlib>=3.7", "pandas>=2"],
         # MPI comes from the `mpi` extra (bundled MPICH) or from mpi4py built against the site's MPI
         # (`pip install --no-binary mpi4py mpi4py`); `test` brings neither, so it combines with both.
-        "test": ["pytest>=8", "hypothesis>=6", "scikit-learn>=1.6", "matplotlib>=3.7", "pandas>=2"],
+        "test": ["pytest>=8", "hypothesis>=6", "scikit-learn>=1.6", "matplotlib>=3.7", "pandas>=2", "mypy>=1.10"],
     },
     entry_points={"console_scripts": ["azero=azero.cli:main"]},
     zip_safe=False,

@@ -22,7 +22,7 @@ import os
 import re
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, NoReturn, Sequence
 
 import numpy as np
 
@@ -119,9 +119,13 @@ class _LexError(Exception):
         self.message = message
 
 
-def _lex(line: str, allow_placeholders: bool = False) -> list[tuple[str, str, object]]:
+# A token: kind, text and value (the text; (bank, address) for an address).
+_Token = tuple[str, str, "str | tuple[int, int]"]
+
+
+def _lex(line: str, allow_placeholders: bool = False) -> list[_Token]:
     """Tokens of one instruction line. Signs directly before a number that starts an operand are merged into it."""
-    tokens: list[tuple[str, str, object]] = []
+    tokens: list[_Token] = []
     pos, end = 0, len(line)
     while True:
         while pos < end and line[pos].isspace():
@@ -129,14 +133,15 @@ def _lex(line: str, allow_placeholders: bool = False) -> list[tuple[str, str, ob
         if pos >= end:
             break
         m = _TOKEN_RE.match(line, pos)
-        if m is None or (m.lastgroup == "place" and not allow_placeholders):
+        kind = m.lastgroup if m else None
+        if m is None or kind is None or (kind == "place" and not allow_placeholders):
             raise _LexError(f"unexpected character {line[pos]!r}")
         pos = m.end()
-        kind, text = m.lastgroup, m.group(m.lastgroup)
+        text = m.group(kind)
         if kind == "num":
             if not _NUMBER_RE.match(text):
                 raise _LexError(f"malformed number {text!r}")
-            value: object = text
+            value: str | tuple[int, int] = text
         elif kind == "name":
             am = _ADDRESS_RE.match(text)
             if am:
@@ -161,12 +166,12 @@ def _lex(line: str, allow_placeholders: bool = False) -> list[tuple[str, str, ob
     return tokens
 
 
-def _shape(tokens: Sequence[tuple[str, str, object]]) -> tuple[str, ...]:
+def _shape(tokens: Sequence[_Token]) -> tuple[str, ...]:
     """The form of an instruction: addresses become their bank ('$s', '$v', '$m'), numbers '#', except the
     values of ``axis=``, which stay literal because they select the op."""
     key = []
     for i, (kind, text, value) in enumerate(tokens):
-        if kind == "addr":
+        if kind == "addr" and isinstance(value, tuple):
             key.append("$" + "?svm"[value[0]])
         elif kind == "num" or kind == "place":
             if i >= 2 and tokens[i - 1][1] == "=" and tokens[i - 2][1] == "axis" and kind == "num":
@@ -251,18 +256,19 @@ def _parse_instruction(
     if form is None:
         _raise_unknown_form(stripped, tokens, shape, where)
 
-    fields = {"in1": 0, "in2": 0, "out": 0, "act": 0.0, "f0": 0.0, "f1": 0.0, "f2": 0.0}
+    addresses = {"in1": 0, "in2": 0, "out": 0}
+    data = {"act": 0.0, "f0": 0.0, "f1": 0.0, "f2": 0.0}
     address_fields = iter(("out", "in1", "in2"))
     numbers = iter(form.numbers)
     for i, (kind, text, value) in enumerate(tokens):
-        if kind == "addr":
+        if kind == "addr" and isinstance(value, tuple):
             bank, address = value
             limit = sizes[bank - 1]
             if address >= limit:
                 raise ProgramError(
                     f"{where}: address {text!r} out of range (memory has {limit} {_BANK_NOUN[bank]}s) in {stripped!r}"
                 )
-            fields[next(address_fields)] = address
+            addresses[next(address_fields)] = address
         elif kind == "num" and not shape[i].startswith("axis:"):
             slot = next(numbers)
             if isinstance(slot, float):
@@ -272,25 +278,25 @@ def _parse_instruction(
                 v = float(text)
                 if math.isinf(v) and not _is_literal_infinity(text):
                     raise ProgramError(f"{where}: number {text!r} is out of double range in {stripped!r}")
-                fields["act"] = v
+                data["act"] = v
             else:
                 f = _parse_float32(text)
                 if f is None:
                     raise ProgramError(f"{where}: number {text!r} is out of float32 range in {stripped!r}")
-                fields[slot] = f
+                data[slot] = float(f)
     return (
         form.op,
-        fields["in1"],
-        fields["in2"],
-        fields["out"],
-        fields["act"],
-        fields["f0"],
-        fields["f1"],
-        fields["f2"],
+        addresses["in1"],
+        addresses["in2"],
+        addresses["out"],
+        data["act"],
+        data["f0"],
+        data["f1"],
+        data["f2"],
     )
 
 
-def _raise_unknown_form(stripped: str, tokens, shape: tuple[str, ...], where: str) -> None:
+def _raise_unknown_form(stripped: str, tokens, shape: tuple[str, ...], where: str) -> NoReturn:
     """Raise the most specific ProgramError for a line whose form matches no op."""
     candidates = _FORMS_BANKLESS.get(_bankless(shape))
     if candidates:
@@ -416,7 +422,7 @@ class Algorithm:
     """Three component functions (Setup, Predict, Learn), each a 1-d array of INSTRUCTION_DTYPE records."""
 
     __slots__ = ("setup", "predict", "learn")
-    __hash__ = None  # mutable arrays
+    __hash__ = None  # type: ignore[assignment]  # unhashable (mutable arrays), as list is
 
     def __init__(self, setup=None, predict=None, learn=None):
         self.setup = _as_instructions(setup, "setup")

@@ -55,6 +55,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         run_dir = args.run_dir or (str(new_run_dir(seed=args.seed)) if root else None)
         if island is not None:
             run_dir = island.broadcast(run_dir)
+        assert run_dir is not None  # the root's directory, on every rank
         store = RunStore(run_dir, full_history=args.full_history)
         if root:
             print(f"Run directory: {run_dir}", file=sys.stderr)

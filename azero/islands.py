@@ -38,7 +38,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, TextIO
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, TextIO
 
 import numpy as np
 
@@ -129,7 +129,7 @@ class MPIIsland:
         """Migrate when this generation's individuals crossed a multiple of migrate_every."""
         if self.size == 1:
             return
-        evolution = search.evolution
+        _, evolution = search.running()
         every = self._spec(search).migrate_every
         count, population = evolution.num_individuals, evolution.population_size
         if count > population and count // every > (count - population) // every:
@@ -144,12 +144,12 @@ class MPIIsland:
         local = self._local.progress_line(search)
         if self.size == 1:
             return local
-        evolution = search.evolution
+        _, evolution = search.running()
         mean, stdev, best, _ = evolution.stats()
         mine = np.array([evolution.num_individuals, mean, stdev, best], dtype=np.float64)
         every = np.empty((self.size, 4), dtype=np.float64) if self.is_root else None
         self.comm.Gather(mine, every, root=0)   # only the root prints: no rank but it holds N rows
-        if not self.is_root:
+        if not self.is_root or every is None:
             return local
         total = int(every[:, 0].sum())
         global_mean = float(every[:, 1].mean())
@@ -164,7 +164,7 @@ class MPIIsland:
         """The best individual of all final populations (ties: lowest rank, then lowest slot), on every rank."""
         if self.size == 1:
             return self._local.best_candidate(search)
-        evolution = search.evolution
+        _, evolution = search.running()
         _, _, best, slot = evolution.stats()
         bests = np.empty(self.size, dtype=np.float64)
         self.comm.Allgather(np.array([best], dtype=np.float64), bests)
@@ -189,21 +189,21 @@ class MPIIsland:
 
     def num_migrants(self, search: Search) -> int:
         """k: islands.num_migrants, or half the population when that is 0."""
-        return self._spec(search).num_migrants or search.evolution.population_size // 2
+        return self._spec(search).num_migrants or search.running()[1].population_size // 2
 
     def _round_seed(self, search: Search) -> int:
         """The seed of this migration round's draws, the same on every rank: (run seed, experiment, round).
 
         Derived, not stored, so a resumed run draws what the uninterrupted one would have.
         """
-        round_index = search.evolution.num_individuals // self._spec(search).migrate_every
+        round_index = search.running()[1].num_individuals // self._spec(search).migrate_every
         key = (len(search.experiments) << 32) | (round_index & 0xFFFFFFFF)
         return hash_mix(hash_mix(search.base_seed, _MIGRATION_SALT), key)
 
     def migrate(self, search: Search) -> int:
         """One migration round with the configured protocol (collective); returns the immigrants received."""
         started = time.perf_counter()
-        evolution = search.evolution
+        _, evolution = search.running()
         k = self.num_migrants(search)
         if k == 0:
             return 0
@@ -306,14 +306,14 @@ def rotate_in(evolution: Any, programs: np.ndarray, sizes: np.ndarray, fitness: 
 # -- launching, signals, failures --
 
 
-def launched_by_mpi(environ: dict[str, str] | None = None) -> bool:
+def launched_by_mpi(environ: Mapping[str, str] | None = None) -> bool:
     """Whether this process was started by an MPI launcher (mpiexec, mpirun, srun with PMI/PMIx)."""
     environ = os.environ if environ is None else environ
     return any(name in environ for name in _LAUNCHER_VARS) or any(
         name.startswith(_LAUNCHER_PREFIXES) for name in environ)
 
 
-def interactive_terminal(stream: TextIO, environ: dict[str, str] | None = None) -> bool:
+def interactive_terminal(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
     """Whether `stream` is a person's terminal (worth a progress bar) rather than a job's log.
 
     Open MPI gives every local rank a pseudo-terminal, so isatty() answers yes inside batch jobs too: under an

@@ -6,7 +6,7 @@ arrays below give it the table without any Python call per instruction.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -183,6 +183,10 @@ NUM_FLOAT_FIELDS[59:65] = 2
 for _op in OPS:
     globals()[_op.name] = _op.code  # module constants SCALAR_SUM_OP = 1, ...
 del _op
+if TYPE_CHECKING:
+
+    def __getattr__(name: str) -> int:
+        """Tells type checkers that the op constants set through globals() above are ints."""
 
 _BY_NAME: dict[str, int] = {}
 for _op in OPS:

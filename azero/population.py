@@ -22,8 +22,9 @@ def initial_model(cfg: SearchConfig) -> tuple[Algorithm, bool]:
 
 def capacities(cfg: SearchConfig, initial: Algorithm) -> tuple[int, int, int]:
     """Room per component function: the largest size a mutation can reach, plus one for TRADE's insert."""
-    return tuple(
+    setup, predict, learn = (
         max(size_init, initial_size, size_max) + 1
         for size_init, initial_size, size_max in zip(
             (cfg.setup_size_init, cfg.predict_size_init, cfg.learn_size_init), initial.sizes,
             (cfg.mutate_setup_size_max, cfg.mutate_predict_size_max, cfg.mutate_learn_size_max)))
+    return setup, predict, learn

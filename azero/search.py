@@ -141,12 +141,14 @@ class LocalIsland:
         pass
 
     def progress_line(self, search: Search) -> str:
-        mean, stdev, best, _ = search.evolution.stats()
-        return progress_line(search.evolution.num_individuals, search.elapsed_secs(), mean, stdev, best)
+        _, evolution = search.running()
+        mean, stdev, best, _ = evolution.stats()
+        return progress_line(evolution.num_individuals, search.elapsed_secs(), mean, stdev, best)
 
     def best_candidate(self, search: Search) -> tuple[float, Algorithm]:
-        _, _, best, slot = search.evolution.stats()
-        return best, Algorithm.from_arrays(*search.evolution.individual(slot))
+        _, evolution = search.running()
+        _, _, best, slot = evolution.stats()
+        return best, Algorithm.from_arrays(*evolution.individual(slot))
 
 
 class Search:
@@ -221,7 +223,7 @@ class Search:
             experiment_elapsed=time.time() - self.experiment_started, evolution=None, evaluator=None,
             success=None if self.success_watch is None else self.success_watch.success)
         evolution, evaluator = self.evolution, self.evaluator
-        if evolution is not None:
+        if evolution is not None and evaluator is not None:
             state.evolution = EvolutionState(
                 programs=evolution.programs.copy(), sizes=evolution.sizes.copy(), fitness=evolution.fitness.copy(),
                 num_individuals=evolution.num_individuals, best_ever_fitness=evolution.best_ever_fitness,
@@ -257,7 +259,7 @@ class Search:
         self._build_experiment()
         if self.success_watch is not None:
             self.success_watch.start_experiment(self)
-        evaluator, evolution = self.evaluator, self.evolution
+        evaluator, evolution = self.running()
         evolution.programs[...] = saved.programs
         evolution.sizes[...] = saved.sizes
         evolution.fitness[...] = saved.fitness
@@ -266,10 +268,17 @@ class Search:
             evolution.set_hurdle_state(*saved.hurdles)
         evaluator.num_train_steps = state.evaluator.num_train_steps
         fec = state.evaluator.fec
-        if fec is not None:
-            evaluator.fec.set_state(*fec.entries)
-            evaluator.fec.hits = fec.hits
-            evaluator.fec.misses = fec.misses
+        cache = evaluator.fec
+        if fec is not None and cache is not None:   # a config whose checkpoint holds FEC entries builds an FEC
+            cache.set_state(*fec.entries)
+            cache.hits = fec.hits
+            cache.misses = fec.misses
+
+    def running(self) -> tuple[Evaluator, RegularizedEvolution]:
+        """The current experiment's evaluator and evolution; RuntimeError between experiments."""
+        if self.evaluator is None or self.evolution is None:
+            raise RuntimeError("no experiment is running")
+        return self.evaluator, self.evolution
 
     # -- the loop --
 
@@ -313,7 +322,7 @@ class Search:
         self.last_printed = None
         self.say("Running evolution experiment (on the T_search tasks)...")
         self._open_bar()
-        self.init_steps = self.evolution.init_population()
+        self.init_steps = self.running()[1].init_population()
         self._after_generation()
 
     def _open_bar(self) -> None:
@@ -338,7 +347,7 @@ class Search:
                     return False
                 if self.island.any(budget_used or timed_out):
                     return True
-                self.steps += self.evolution.run_generation()
+                self.steps += self.running()[1].run_generation()
                 self._after_generation()
         finally:
             if self._bar is not None:
@@ -348,7 +357,7 @@ class Search:
     def _experiment_limit(self) -> bool:
         """The individual budget is spent, or the search succeeded and stops at its first success."""
         limit = self.cfg.max_individuals
-        return (limit is not None and self.evolution.num_individuals >= limit) or (
+        return (limit is not None and self.running()[1].num_individuals >= limit) or (
             self.success_watch is not None and self.success_watch.stop)
 
     def _after_generation(self) -> None:
@@ -356,7 +365,7 @@ class Search:
         if self.success_watch is not None:
             self.success_watch.after_generation(self)
         self.island.after_generation(self)
-        evolution = self.evolution
+        _, evolution = self.running()
         if self._bar is not None:
             _, _, best, _ = evolution.stats()
             self._bar.n = min(self.init_steps + self.steps, self.cfg.max_train_steps)
@@ -384,8 +393,9 @@ class Search:
         select_fitness = self.island.broadcast(
             evaluate_on(cfg, self.select_specs, candidate, select_seed) if self.island.is_root else None)
         self.say(f"Select fitness for candidate algorithm = {select_fitness:.6f}")
-        experiment = Experiment(search_fitness, select_fitness, self.evolution.num_individuals,
-                                self.evaluator.num_train_steps, candidate, select_seed)
+        evaluator, evolution = self.running()
+        experiment = Experiment(search_fitness, select_fitness, evolution.num_individuals,
+                                evaluator.num_train_steps, candidate, select_seed)
         self.experiments.append(experiment)
         if select_fitness >= self.best_select_fitness:
             self.best_select_fitness = select_fitness

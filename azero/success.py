@@ -58,7 +58,7 @@ class SuccessWatch:
         """Record the first individual of the last generation (or Init) that beat the reference, if any."""
         if self.success is not None:
             return
-        evolution = search.evolution
+        _, evolution = search.running()
         threshold = self.reference_fitness - self.spec.tolerance
         for i in range(evolution.num_improved):
             fitness = float(evolution.improved_fitness[i])

@@ -174,7 +174,7 @@ def _field(table: dict, key: str, kind: type, prefix: str, default: Any = None) 
     accepted = (int, float) if kind is float else kind
     if isinstance(value, bool) and kind is not bool or not isinstance(value, accepted):
         raise SweepError(f"{prefix}{key}: expected {_KIND_WORDS[kind]}, got {value!r}")
-    return float(value) if kind is float else value
+    return float(value) if kind is float and isinstance(value, (int, float)) else value
 
 
 def load_spec(name_or_path: str) -> SweepSpec:
@@ -470,10 +470,12 @@ def _island(group: Any, cfg: SearchConfig, coordinator: _Coordinator | None) -> 
     if coordinator is None:
         return None if group is None else MPIIsland(group, cfg)
 
-    class ServingIsland(base):
+    serve = coordinator.serve
+
+    class ServingIsland(base):  # type: ignore[valid-type,misc]  # the base class is chosen at run time
         def after_generation(self, search) -> None:
             super().after_generation(search)
-            coordinator.serve()
+            serve()
 
     return ServingIsland() if group is None else ServingIsland(group, cfg)
 
@@ -539,7 +541,8 @@ def _lead(spec: SweepSpec, comm: Any, group: Any) -> None:
             group.bcast(job, root=0)
         if job is None:
             return
-        row = run_job(spec, *job, island=_island(group, spec.arms[job[0]].config, None))
+        arm, replicate = job
+        row = run_job(spec, arm, replicate, island=_island(group, spec.arms[arm].config, None))
 
 
 def _follow(spec: SweepSpec, group: Any) -> None:
@@ -548,4 +551,5 @@ def _follow(spec: SweepSpec, group: Any) -> None:
         job = group.bcast(None, root=0)
         if job is None:
             return
-        run_job(spec, *job, island=_island(group, spec.arms[job[0]].config, None))
+        arm, replicate = job
+        run_job(spec, arm, replicate, island=_island(group, spec.arms[arm].config, None))

@@ -157,8 +157,8 @@ class TaskSpec:
             self._check_fixed_data()
 
     def _check_fixed_data(self) -> None:
-        data = (self.train_features, self.train_labels, self.valid_features, self.valid_labels)
-        if any(x is None for x in data):
+        if (self.train_features is None or self.train_labels is None or self.valid_features is None
+                or self.valid_labels is None):
             raise ValueError("unit_test_fixed needs train_features, train_labels, valid_features and valid_labels")
         if len(self.train_features) != self.num_train_examples or len(self.valid_features) != self.num_valid_examples:
             raise ValueError(
@@ -504,8 +504,13 @@ def _make_one(spec: TaskSpec, param_seed: int, data_seed: int) -> Task:
         data = load_projected_regression_task(spec, data_seed, spec.num_train_examples, spec.num_valid_examples)
     else:
         data = _unit_test_data(spec)
+    assert spec.eval_type is not None  # TaskSpec.__post_init__ sets it
+    train_features, train_labels, valid_features, valid_labels = data
     task = Task(
-        *data,
+        train_features,
+        train_labels,
+        valid_features,
+        valid_labels,
         eval_type=spec.eval_type,
         num_train_epochs=spec.num_train_epochs,
         data_seed=data_seed,
@@ -525,7 +530,7 @@ def make_tasks(specs: TaskSpec | Sequence[TaskSpec]) -> list[Task]:
     """The tasks of one spec or of a list of specs (a task collection), in order: for each spec, its
     ``num_tasks`` tasks with the seeds of :func:`task_seeds`."""
     spec_list = [specs] if isinstance(specs, TaskSpec) else list(specs)
-    tasks = []
+    tasks: list[Task] = []
     for spec in spec_list:
         if not isinstance(spec, TaskSpec):
             raise TypeError(f"expected TaskSpec, got {type(spec).__name__}")

@@ -49,7 +49,7 @@ def check_memory(num_scalars, num_vectors, num_matrices) -> tuple[int, int, int]
                 or not least <= int(value) <= MAX_MEMORY:
             raise ValueError(f"{name} must be an integer in {least} .. {MAX_MEMORY}, got {value!r}")
         sizes.append(int(value))
-    return tuple(sizes)
+    return sizes[0], sizes[1], sizes[2]
 
 
 def instruction_array(array, name: str) -> np.ndarray:

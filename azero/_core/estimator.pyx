@@ -11,12 +11,12 @@ does, and returns the raw s1 of each. The executor symbols used are ``run_instru
 import numpy as np
 
 from libc.math cimport exp, fabs
-from libc.stdint cimport int32_t, int64_t, uint32_t, uintptr_t
+from libc.stdint cimport int32_t, int64_t, uint32_t
 from libc.string cimport memcpy
 
 from azero._core.types cimport Instruction, Memory
 from azero._core.rng cimport MT19937, mt_seed
-from azero._core.executor cimport point_memory, run_instructions
+from azero._core.executor cimport first_instruction, point_memory, run_instructions
 
 from azero._core import INSTRUCTION_DTYPE
 from azero._core.checks import FEATURE_SIZES, check_addresses, instruction_array
@@ -72,7 +72,9 @@ def fit_program(setup, predict, learn, features, labels, orders, bint classify, 
     """
     cdef Memory mem
     cdef int F = _bind_memory(&mem, scalars, vectors, matrices)
-    code = [_code(c, &mem, name) for c, name in ((setup, "setup"), (predict, "predict"), (learn, "learn"))]
+    cdef const Instruction[::1] setup_view = _code(setup, &mem, "setup")
+    cdef const Instruction[::1] predict_view = _code(predict, &mem, "predict")
+    cdef const Instruction[::1] learn_view = _code(learn, &mem, "learn")
     x = _features(features, F)
     y = np.ascontiguousarray(labels, dtype=np.float64)
     order = np.ascontiguousarray(orders, dtype=np.int64)
@@ -83,14 +85,17 @@ def fit_program(setup, predict, learn, features, labels, orders, bint classify, 
         raise ValueError("labels contain NaN or infinite values")
     if order.size and (order.min() < 0 or order.max() >= n):
         raise ValueError("orders hold an index outside the examples")
-    cdef const Instruction* setup_code = <const Instruction*> <uintptr_t> code[0].ctypes.data
-    cdef const Instruction* predict_code = <const Instruction*> <uintptr_t> code[1].ctypes.data
-    cdef const Instruction* learn_code = <const Instruction*> <uintptr_t> code[2].ctypes.data
-    cdef int32_t n_setup = code[0].shape[0], n_predict = code[1].shape[0], n_learn = code[2].shape[0]
-    cdef const double* xs = <const double*> <uintptr_t> x.ctypes.data
-    cdef const double* ys = <const double*> <uintptr_t> y.ctypes.data
-    cdef const int64_t* os = <const int64_t*> <uintptr_t> order.ctypes.data
+    cdef const Instruction* setup_code = first_instruction(setup_view)
+    cdef const Instruction* predict_code = first_instruction(predict_view)
+    cdef const Instruction* learn_code = first_instruction(learn_view)
+    cdef int32_t n_setup = setup_view.shape[0], n_predict = predict_view.shape[0], n_learn = learn_view.shape[0]
+    cdef const double[:, ::1] x_view = x
+    cdef const double[::1] y_view = y
+    cdef const int64_t[:, ::1] order_view = order
+    cdef const double* xs = &x_view[0, 0]   # n > 0 examples
+    cdef const double* ys = &y_view[0]
     cdef int64_t total = order.size
+    cdef const int64_t* os = &order_view[0, 0] if total else NULL
     cdef int64_t step = 0
     cdef int64_t example
     cdef double label
@@ -126,10 +131,13 @@ def predict_program(predict, features, scalars, vectors, matrices, rng_state):
     _set_rng_state(&rng, rng_state)
     cdef int64_t n = x.shape[0]
     out = np.empty(n, dtype=np.float64)
-    cdef double* s1 = <double*> <uintptr_t> out.ctypes.data
-    cdef const Instruction* predict_code = <const Instruction*> <uintptr_t> code.ctypes.data
-    cdef int32_t n_predict = code.shape[0]
-    cdef const double* xs = <const double*> <uintptr_t> x.ctypes.data
+    cdef double[::1] out_view = out
+    cdef const double[:, ::1] x_view = x
+    cdef const Instruction[::1] code_view = code
+    cdef double* s1 = &out_view[0] if n else NULL
+    cdef const Instruction* predict_code = first_instruction(code_view)
+    cdef int32_t n_predict = code_view.shape[0]
+    cdef const double* xs = &x_view[0, 0] if n else NULL
     cdef int64_t k
     with nogil:
         for k in range(n):
@@ -142,8 +150,8 @@ def predict_program(predict, features, scalars, vectors, matrices, rng_state):
 
 cdef object _rng_state(MT19937* rng):
     state = np.empty(RNG_STATE_WORDS, dtype=np.uint32)
-    cdef uint32_t* words = <uint32_t*> <uintptr_t> state.ctypes.data
-    memcpy(words, rng.state, 624 * sizeof(uint32_t))
+    cdef uint32_t[::1] words = state
+    memcpy(&words[0], rng.state, 624 * sizeof(uint32_t))
     words[624] = <uint32_t> rng.index
     return state
 
@@ -152,5 +160,6 @@ cdef void _set_rng_state(MT19937* rng, object state) except *:
     words = np.ascontiguousarray(state, dtype=np.uint32)
     if words.shape != (RNG_STATE_WORDS,) or words[624] > 624:
         raise ValueError(f"rng state must be {RNG_STATE_WORDS} uint32 words with a position <= 624")
-    memcpy(rng.state, <const uint32_t*> <uintptr_t> words.ctypes.data, 624 * sizeof(uint32_t))
-    rng.index = <int> words[624]
+    cdef const uint32_t[::1] view = words
+    memcpy(rng.state, &view[0], 624 * sizeof(uint32_t))
+    rng.index = <int> view[624]

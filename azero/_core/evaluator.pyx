@@ -25,7 +25,7 @@ from azero._core.types cimport (Instruction, Program, TaskData, LaneBatch, MAX_L
                                 MAX_RECORDED_ERRORS, NUM_OPS, SETUP, PREDICT, LEARN,
                                 SCALAR_UNIFORM_SET, MATRIX_GAUSSIAN_SET)
 from azero._core.rng cimport MT19937, mt_seed, RandomGenerator
-from azero._core.executor cimport memory_init, memory_free, execute, run_setup, task_data_from
+from azero._core.executor cimport memory_init, memory_free, execute, run_setup, task_data_from, point_program
 from azero._core.fec cimport FECache, fec_key
 
 from azero._core import INSTRUCTION_DTYPE
@@ -131,24 +131,25 @@ cdef double _cost(const Program* program, int fn, const double* op_costs) noexce
     return total
 
 
+cdef object _component(fn):
+    # A component function as a C-contiguous INSTRUCTION_DTYPE array (no copy when it is one) of valid ops.
+    arr = np.ascontiguousarray(fn)
+    if arr.dtype != INSTRUCTION_DTYPE or arr.ndim != 1:
+        raise TypeError("component functions must be 1-d arrays of INSTRUCTION_DTYPE")
+    if arr.size and int(arr["op"].max()) >= NUM_OPS:
+        raise ValueError(f"op codes must be < {NUM_OPS}")
+    return arr
+
+
 cdef object _evaluate(Evaluator ev, setup, predict, learn, RandomGenerator rng, bint combined):
-    # Point a Program at the three arrays (no copy when already contiguous) and evaluate it without the GIL.
+    # Point a Program at the three functions and evaluate it without the GIL.
+    cdef const Instruction[::1] setup_code = _component(setup)
+    cdef const Instruction[::1] predict_code = _component(predict)
+    cdef const Instruction[::1] learn_code = _component(learn)
     cdef Program program
     cdef int32_t sizes[3]
     cdef double fitness
-    cdef int k
-    arrays = []
-    for k, fn in enumerate((setup, predict, learn)):
-        arr = np.ascontiguousarray(fn)
-        if arr.dtype != INSTRUCTION_DTYPE or arr.ndim != 1:
-            raise TypeError("component functions must be 1-d arrays of INSTRUCTION_DTYPE")
-        if arr.size and int(arr["op"].max()) >= NUM_OPS:
-            raise ValueError(f"op codes must be < {NUM_OPS}")
-        arrays.append(arr)
-        program.fn[k] = <Instruction*><uintptr_t>arr.ctypes.data
-        sizes[k] = <int32_t>arr.shape[0]
-        program.capacity[k] = sizes[k]
-    program.size = sizes
+    point_program(&program, sizes, setup_code, predict_code, learn_code)
     if combined:
         with nogil:
             fitness = ev.evaluate_program(&program, &rng.gen)

@@ -13,7 +13,6 @@ from libc.stdint cimport int32_t, int64_t
 from libc.math cimport sqrt, floor, INFINITY
 from libc.stdlib cimport qsort
 from libc.string cimport memcpy
-cimport numpy as cnp
 import numpy as np
 
 from azero._core import INSTRUCTION_DTYPE
@@ -21,7 +20,6 @@ from azero._core.checks import check_population, check_program
 from azero._core.types cimport Instruction, Program, SETUP, PREDICT, LEARN, NUM_OPS
 from azero._core.rng cimport uniform_u32
 
-cnp.import_array()
 
 cdef int _compare_doubles(const void* a, const void* b) noexcept nogil:
     cdef double x = (<const double*> a)[0]
@@ -53,10 +51,10 @@ def linear_percentile(values, double percentile) -> float:
     arr = np.array(values, dtype=np.float64).reshape(-1)
     if arr.size == 0 or not 0.0 <= percentile <= 100.0:
         raise ValueError("need at least one value and a percentile in [0, 100]")
-    cdef double* data = <double*> cnp.PyArray_DATA(arr)
-    cdef int n = <int> arr.size
-    qsort(data, n, sizeof(double), _compare_doubles)
-    return _percentile_of_sorted(data, n, percentile)
+    cdef double[::1] data = arr
+    cdef int n = <int> data.shape[0]
+    qsort(&data[0], n, sizeof(double), _compare_doubles)
+    return _percentile_of_sorted(&data[0], n, percentile)
 
 
 cdef class RegularizedEvolution:
@@ -73,6 +71,12 @@ cdef class RegularizedEvolution:
     def __init__(self, Evaluator evaluator, Mutator mutator, RandomGenerator rng, int population_size,
                  int tournament_size, initial, capacities, bint randomize_initial=False,
                  bint random_search=False, hurdles=None):
+        # Typed views of the arrays below: the kernels keep raw pointers into them (the arrays are attributes).
+        cdef double[::1] ring, scratch, fitness, improved_fitness
+        cdef int32_t[:, ::1] sizes, improved_sizes
+        cdef int64_t[::1] improved_individuals
+        cdef Instruction[::1] template, kept
+        cdef Instruction[:, ::1] programs, improved_programs
         if population_size < 1 or tournament_size < 1:
             raise ValueError("population_size and tournament_size must be >= 1")
         self.use_hurdles = hurdles is not None
@@ -91,10 +95,10 @@ cdef class RegularizedEvolution:
             self.hurdle_window = window
             self.hurdle_tasks = tasks
             self.hurdle_period = max(1, self.hurdle_window // 10)
-            self.hurdle_ring_array = np.zeros(self.hurdle_window, dtype=np.float64)
-            self.hurdle_scratch_array = np.zeros(self.hurdle_window, dtype=np.float64)
-            self.hurdle_ring = <double*> cnp.PyArray_DATA(self.hurdle_ring_array)
-            self.hurdle_scratch = <double*> cnp.PyArray_DATA(self.hurdle_scratch_array)
+            self.hurdle_ring_array = ring = np.zeros(self.hurdle_window, dtype=np.float64)
+            self.hurdle_scratch_array = scratch = np.zeros(self.hurdle_window, dtype=np.float64)
+            self.hurdle_ring = &ring[0]   # window >= 1
+            self.hurdle_scratch = &scratch[0]
             self.hurdle_fill = 0
             self.hurdle_position = 0
         self.evaluator = evaluator
@@ -119,23 +123,26 @@ cdef class RegularizedEvolution:
         for k in range(3):
             self.template[self.offset[k]:self.offset[k] + len(initial[k])] = np.asarray(initial[k], dtype=INSTRUCTION_DTYPE)
             self.template_sizes[k] = len(initial[k])
-        self.template_ptr = <Instruction*> cnp.PyArray_DATA(self.template)
-        self.programs = np.zeros((population_size, self.row_length), dtype=INSTRUCTION_DTYPE)
-        self.sizes = np.zeros((population_size, 3), dtype=np.int32)
-        self.fitness = np.zeros(population_size, dtype=np.float64)
-        self.programs_ptr = <Instruction*> cnp.PyArray_DATA(self.programs)
-        self.sizes_ptr = <int32_t*> cnp.PyArray_DATA(self.sizes)
-        self.fitness_ptr = <double*> cnp.PyArray_DATA(self.fitness)
-        self.improved_individuals = np.zeros(population_size, dtype=np.int64)
-        self.improved_fitness = np.zeros(population_size, dtype=np.float64)
-        self.improved_programs = np.zeros((population_size, self.row_length), dtype=INSTRUCTION_DTYPE)
-        self.improved_sizes = np.zeros((population_size, 3), dtype=np.int32)
-        self.improved_individuals_ptr = <int64_t*> cnp.PyArray_DATA(self.improved_individuals)
-        self.improved_fitness_ptr = <double*> cnp.PyArray_DATA(self.improved_fitness)
-        self.improved_programs_ptr = <Instruction*> cnp.PyArray_DATA(self.improved_programs)
-        self.improved_sizes_ptr = <int32_t*> cnp.PyArray_DATA(self.improved_sizes)
-        self.kept_array = np.zeros(self.row_length, dtype=INSTRUCTION_DTYPE)
-        self.kept_row = <Instruction*> cnp.PyArray_DATA(self.kept_array)
+        self.programs = programs = np.zeros((population_size, self.row_length), dtype=INSTRUCTION_DTYPE)
+        self.sizes = sizes = np.zeros((population_size, 3), dtype=np.int32)
+        self.fitness = fitness = np.zeros(population_size, dtype=np.float64)
+        self.improved_individuals = improved_individuals = np.zeros(population_size, dtype=np.int64)
+        self.improved_fitness = improved_fitness = np.zeros(population_size, dtype=np.float64)
+        self.improved_programs = improved_programs = np.zeros((population_size, self.row_length),
+                                                              dtype=INSTRUCTION_DTYPE)
+        self.improved_sizes = improved_sizes = np.zeros((population_size, 3), dtype=np.int32)
+        template = self.template
+        # population_size >= 1; rows of zero capacity (row_length 0) hold no instruction to point at.
+        self.template_ptr = &template[0] if self.row_length else NULL
+        self.programs_ptr = &programs[0, 0] if self.row_length else NULL
+        self.improved_programs_ptr = &improved_programs[0, 0] if self.row_length else NULL
+        self.sizes_ptr = &sizes[0, 0]
+        self.fitness_ptr = &fitness[0]
+        self.improved_individuals_ptr = &improved_individuals[0]
+        self.improved_fitness_ptr = &improved_fitness[0]
+        self.improved_sizes_ptr = &improved_sizes[0, 0]
+        self.kept_array = kept = np.zeros(self.row_length, dtype=INSTRUCTION_DTYPE)
+        self.kept_row = &kept[0] if self.row_length else NULL
         self.num_individuals = 0
         self.num_improved = 0
         self.best_ever_fitness = -np.inf

@@ -26,8 +26,17 @@ cdef void run_setup(const Program* program, Memory* mem, MT19937* rng) noexcept 
 # Run n instructions on `mem` (the instruction loop of execute(), without wipe or training).
 cdef void run_instructions(const Instruction* code, int32_t n, Memory* mem, MT19937* rng) noexcept nogil
 
-# Fill `out` from a Python task object (duck-typed Task attributes, validated); returns the arrays that back
-# the pointers, which the caller must keep alive while `out` is used.
+# Fill `out` from a Python task object (duck-typed Task attributes, validated); returns the typed views that
+# back the pointers, which the caller must keep alive while `out` is used.
 cdef object task_data_from(object task, TaskData* out)
-# Point `mem` at three checked, C-contiguous float64 arrays (no copy; the caller keeps them alive).
-cdef void point_memory(Memory* mem, int features_size, object scalars, object vectors, object matrices)
+cdef inline const Instruction* first_instruction(const Instruction[::1] code) noexcept:
+    """The address of code[0] for a kernel; NULL for an empty function (the kernels read none of it)."""
+    return &code[0] if code.shape[0] else NULL
+
+# Point `program` at three instruction views, with their lengths in `sizes` (also the capacities; the caller
+# keeps the views alive while `program` is used).
+cdef void point_program(Program* program, int32_t* sizes, const Instruction[::1] setup,
+                        const Instruction[::1] predict, const Instruction[::1] learn) noexcept
+# Point `mem` at three checked float64 banks (S,), (V, F), (M, F, F) (no copy; the caller keeps them alive).
+cdef void point_memory(Memory* mem, int features_size, double[::1] scalars, double[:, ::1] vectors,
+                       double[:, :, ::1] matrices) noexcept

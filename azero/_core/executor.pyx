@@ -12,7 +12,7 @@ from collections import namedtuple
 import numpy as np
 
 from libc.math cimport sin, cos, tan, asin, acos, atan, exp, log, sqrt, fabs, isnan, isinf, INFINITY
-from libc.stdint cimport int32_t, int64_t, uintptr_t
+from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 
@@ -762,7 +762,8 @@ def _instructions(code, int num_scalars, int num_vectors, int num_matrices, str 
 
 
 cdef object task_data_from(object task, TaskData* out):
-    """Fill `out` from a Python task (duck-typed Task attributes); returns the arrays that must stay alive."""
+    """Fill `out` from a Python task (duck-typed Task attributes); returns the typed views its pointers point
+    into, which must stay alive (an empty view leaves its pointer NULL: the kernels read no example there)."""
     cdef int F = int(task.features_size)
     if F not in FEATURE_SIZES:
         raise ValueError(f"features_size must be one of {FEATURE_SIZES}, got {F}")
@@ -785,34 +786,48 @@ cdef object task_data_from(object task, TaskData* out):
     code = int(task.eval_type_code)
     if code not in (EVAL_RMS_ERROR, EVAL_ACCURACY):
         raise ValueError(f"eval_type_code must be {EVAL_RMS_ERROR} or {EVAL_ACCURACY}, got {code}")
+    cdef const double[:, ::1] train_x_view = train_x
+    cdef const double[::1] train_y_view = train_y
+    cdef const double[:, ::1] valid_x_view = valid_x
+    cdef const double[::1] valid_y_view = valid_y
+    cdef const int64_t[:, ::1] orders_view = orders
     out.features_size = F
     out.eval_type = code
     out.n_train = n_train
     out.n_valid = n_valid
     out.num_epochs = num_epochs
-    out.train_features = <const double*> <uintptr_t> train_x.ctypes.data
-    out.train_labels = <const double*> <uintptr_t> train_y.ctypes.data
-    out.valid_features = <const double*> <uintptr_t> valid_x.ctypes.data
-    out.valid_labels = <const double*> <uintptr_t> valid_y.ctypes.data
-    out.epoch_orders = <const int64_t*> <uintptr_t> orders.ctypes.data
-    return (train_x, train_y, valid_x, valid_y, orders)
+    out.train_features = &train_x_view[0, 0] if n_train else NULL
+    out.train_labels = &train_y_view[0] if n_train else NULL
+    out.valid_features = &valid_x_view[0, 0] if n_valid else NULL
+    out.valid_labels = &valid_y_view[0] if n_valid else NULL
+    out.epoch_orders = &orders_view[0, 0] if n_train else NULL
+    return (train_x_view, train_y_view, valid_x_view, valid_y_view, orders_view)
+
+
+cdef void point_program(Program* program, int32_t* sizes, const Instruction[::1] setup,
+                        const Instruction[::1] predict, const Instruction[::1] learn) noexcept:
+    cdef int k
+    program.fn[SETUP] = <Instruction*> first_instruction(setup)
+    program.fn[PREDICT] = <Instruction*> first_instruction(predict)
+    program.fn[LEARN] = <Instruction*> first_instruction(learn)
+    sizes[SETUP], sizes[PREDICT], sizes[LEARN] = setup.shape[0], predict.shape[0], learn.shape[0]
+    program.size = sizes
+    for k in range(3):
+        program.capacity[k] = sizes[k]
 
 
 cdef object prepare(setup, predict, learn, task, int num_scalars, int num_vectors, int num_matrices,
                     Program* program, int32_t* sizes, TaskData* data):
-    """Fill `program` (with `sizes`) and `data` from Python objects; returns the arrays they point into."""
+    """Fill `program` (with `sizes`) and `data` from Python objects; returns the typed views they point into."""
     if num_scalars < 2 or num_vectors < 1 or num_matrices < 0:
         raise ValueError("memory needs at least 2 scalars (label, prediction) and 1 vector (features)")
-    keep = [task_data_from(task, data)]
-    cdef int k
-    for k, (code, name) in enumerate(((setup, "setup"), (predict, "predict"), (learn, "learn"))):
-        arr = _instructions(code, num_scalars, num_vectors, num_matrices, name)
-        keep.append(arr)
-        sizes[k] = <int32_t> arr.shape[0]
-        program.fn[k] = <Instruction*> <uintptr_t> arr.ctypes.data
-        program.capacity[k] = sizes[k]
-    program.size = sizes
-    return keep
+    task_views = task_data_from(task, data)
+    cdef const Instruction[::1] setup_code = _instructions(setup, num_scalars, num_vectors, num_matrices, "setup")
+    cdef const Instruction[::1] predict_code = _instructions(predict, num_scalars, num_vectors, num_matrices,
+                                                             "predict")
+    cdef const Instruction[::1] learn_code = _instructions(learn, num_scalars, num_vectors, num_matrices, "learn")
+    point_program(program, sizes, setup_code, predict_code, learn_code)
+    return task_views, setup_code, predict_code, learn_code
 
 
 def run_executor(setup, predict, learn, task, num_train_examples: int, num_valid_examples: int,
@@ -882,14 +897,16 @@ def time_executor(setup, predict, learn, task, num_train_examples: int, num_vali
     return seconds, fitness, steps
 
 
-cdef void point_memory(Memory* mem, int features_size, object scalars, object vectors, object matrices):
+cdef void point_memory(Memory* mem, int features_size, double[::1] scalars, double[:, ::1] vectors,
+                       double[:, :, ::1] matrices) noexcept:
+    # An empty bank is NULL: checked instructions address none of its cells.
     mem.features_size = features_size
     mem.num_scalars = scalars.shape[0]
     mem.num_vectors = vectors.shape[0]
     mem.num_matrices = matrices.shape[0]
-    mem.scalars = <double*> <uintptr_t> scalars.ctypes.data
-    mem.vectors = <double*> <uintptr_t> vectors.ctypes.data
-    mem.matrices = <double*> <uintptr_t> matrices.ctypes.data
+    mem.scalars = &scalars[0] if mem.num_scalars else NULL
+    mem.vectors = &vectors[0, 0] if mem.num_vectors else NULL
+    mem.matrices = &matrices[0, 0, 0] if mem.num_matrices else NULL
 
 
 def execute_ops(instructions, int features_size, scalars, vectors, matrices, RandomGenerator rng) -> None:
@@ -902,10 +919,11 @@ def execute_ops(instructions, int features_size, scalars, vectors, matrices, Ran
         if (not isinstance(arr, np.ndarray) or arr.dtype != np.float64 or not arr.flags.c_contiguous
                 or not arr.flags.writeable or arr.shape[1:] != tail or arr.ndim != 1 + len(tail)):
             raise TypeError(f"{name} must be a writable C-contiguous float64 array of shape (n, *{tail})")
-    code = _instructions(instructions, scalars.shape[0], vectors.shape[0], matrices.shape[0], "instructions")
+    cdef const Instruction[::1] code = _instructions(instructions, scalars.shape[0], vectors.shape[0],
+                                                     matrices.shape[0], "instructions")
     cdef Memory mem
     point_memory(&mem, F, scalars, vectors, matrices)
-    cdef const Instruction* ptr = <const Instruction*> <uintptr_t> code.ctypes.data
+    cdef const Instruction* ptr = first_instruction(code)
     cdef int32_t n = <int32_t> code.shape[0]
     with nogil:
         run_instructions(ptr, n, &mem, &rng.gen)

@@ -1,0 +1,3 @@
+"""Type stub of azero._core.lanes_avx2 (compiled): the lane kernel built for avx2."""
+
+def kernel_address() -> int: ...

@@ -1,0 +1,3 @@
+"""Type stub of azero._core.lanes_avx512 (compiled): the lane kernel built for avx512."""
+
+def kernel_address() -> int: ...

@@ -1,0 +1,3 @@
+"""Type stub of azero._core.lanes_sse2 (compiled): the lane kernel built for sse2."""
+
+def kernel_address() -> int: ...
