@@ -253,9 +253,9 @@ class Search:
         self.evaluator = None
         if self.success_watch is not None:
             self.success_watch.success = state.success  # run stores do not record it (README)
-        saved = state.evolution
-        if saved is None:
+        if state.evolution is None:
             return
+        saved, saved_evaluator = state.experiment_state()
         self._build_experiment()
         if self.success_watch is not None:
             self.success_watch.start_experiment(self)
@@ -266,8 +266,8 @@ class Search:
         evolution.restore(saved.num_individuals, saved.best_ever_fitness, saved.hurdle_rejections)
         if saved.hurdles is not None:
             evolution.set_hurdle_state(*saved.hurdles)
-        evaluator.num_train_steps = state.evaluator.num_train_steps
-        fec = state.evaluator.fec
+        evaluator.num_train_steps = saved_evaluator.num_train_steps
+        fec = saved_evaluator.fec
         cache = evaluator.fec
         if fec is not None and cache is not None:   # a config whose checkpoint holds FEC entries builds an FEC
             cache.set_state(*fec.entries)

@@ -65,3 +65,9 @@ class SearchState:
     evolution: EvolutionState | None
     evaluator: EvaluatorState | None
     success: Success | None = None   # run stores do not record it (README)
+
+    def experiment_state(self) -> tuple[EvolutionState, EvaluatorState]:
+        """The current experiment's population and evaluator state; RuntimeError between experiments."""
+        if self.evolution is None or self.evaluator is None:
+            raise RuntimeError("the search state is between experiments")
+        return self.evolution, self.evaluator

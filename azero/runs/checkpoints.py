@@ -141,8 +141,8 @@ def _plan(run_dir: Path, num_ranks: int, cfg: SearchConfig | None, from_checkpoi
         raise RunStoreError(f"{run_dir / RUN_FILE}: the given config does not match the stored run "
                             f"(differs in {_config_difference(cfg, info.cfg)})")
     plan = ResumePlan(info)
-    if info.status == "finished" and not restart:
-        final = info.final
+    final = info.final
+    if info.status == "finished" and final is not None and not restart:
         plan.result = SearchResult(info.base_seed, final["best_algorithm"], final["best_select_fitness"],
                                     final["final_fitness"], info.experiments, final["elapsed_seconds"],
                                     final_seed=final["final_seed"])

@@ -182,9 +182,9 @@ def _create_island(path: Path, cfg: SearchConfig, attrs: dict, full_history: boo
         resume = f.create_group("resume")
         slots = [("fec_keys", layout.fec_capacity, np.uint64), ("fec_fitness", layout.fec_capacity, np.float64),
                  ("fec_counts", layout.fec_capacity, np.int64), ("hurdle_ring", layout.hurdle_window, np.float64)]
-        for name, width, dtype in slots:
+        for name, width, slot_dtype in slots:
             if width:
-                ds = resume.create_dataset(name, (NUM_SLOTS, width), dtype=dtype,
+                ds = resume.create_dataset(name, (NUM_SLOTS, width), dtype=slot_dtype,
                                            chunks=(1, min(width, 4096)), fletcher32=True)
                 rows = content.get(f"resume/{name}")
                 if callable(rows):

@@ -24,7 +24,7 @@ from azero.search_state import SearchState
 def resume(run_dir: str | os.PathLike, out: TextIO | None = None, island: Island | None = None, *,
            cfg: SearchConfig | None = None, progress_bar: bool = False,
            checkpoint_every_seconds: float | None = None, checkpoint_every_generations: int | None = None,
-           prepare: Callable[[Search], None] | None = None, from_checkpoint: int | None = None,
+           prepare: Callable[[Search], object] | None = None, from_checkpoint: int | None = None,
            restart: bool = False) -> SearchResult:
     """Continue the run in `run_dir` from its last checkpoint and return its result.
 
@@ -94,6 +94,7 @@ def resume(run_dir: str | os.PathLike, out: TextIO | None = None, island: Island
             prepared.tmp.unlink(missing_ok=True)
         raise RunStoreError(message or f"{run_dir}: resume failed on another rank")
     # Phase 2: move the files in place, then run.h5 names the new segment.
+    assert prepared is not None  # set unless this rank failed, and a failure on any rank raised above
     os.replace(prepared.tmp, prepared.target)
     island.broadcast(None)
     state = prepared.state
@@ -103,7 +104,7 @@ def resume(run_dir: str | os.PathLike, out: TextIO | None = None, island: Island
         info.status = "running"
         info.island_ids = ids
         info.num_islands = max(info.num_islands, max(ids) + 1)
-        info.segments.append((time.time(), island.size, plan.seq, state.evolution.num_individuals))
+        info.segments.append((time.time(), island.size, plan.seq, state.experiment_state()[0].num_individuals))
         info.segment_islands.append(ids)
         _write_run(run_dir, info)
     island.broadcast(None)

@@ -55,7 +55,7 @@ class Layout:
     @classmethod
     def of(cls, cfg: SearchConfig) -> Layout:
         initial, _ = initial_model(cfg)
-        return cls(cfg.population_size, tuple(int(c) for c in capacities(cfg, initial)),
+        return cls(cfg.population_size, capacities(cfg, initial),
                    0 if cfg.fec is None else cfg.fec.cache_size, 0 if cfg.hurdles is None else cfg.hurdles.window,
                    max(1, cfg.islands.num_migrants or cfg.population_size // 2),
                    sum(s.num_tasks for s in cfg.search_tasks),

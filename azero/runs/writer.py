@@ -118,7 +118,19 @@ class RunStore:
         self.last_checkpoint_time = time.monotonic()
 
     def _write_run(self) -> None:
-        _write_run(self.run_dir, self.info)
+        _write_run(self.run_dir, self._run_info())
+
+    def _run_info(self) -> RunInfo:
+        """run.h5's record (rank 0 holds it from start or resume on)."""
+        if self.info is None:
+            raise RuntimeError("only rank 0 of a started run holds run.h5's record")
+        return self.info
+
+    def _attached(self) -> tuple[Layout, h5py.File]:
+        """The layout and open file of this island (from start or resume on)."""
+        if self.layout is None or self.file is None:
+            raise RuntimeError("the run store has no island file open")
+        return self.layout, self.file
 
     # -- hooks called by Search --
 
@@ -150,7 +162,7 @@ class RunStore:
         self._attach(search.cfg, island.rank)
         island.any(False)        # a barrier: every island file exists
         if island.is_root:
-            self.info.status = "running"
+            self._run_info().status = "running"
             self._write_run()
         self.seconds_in_store += time.perf_counter() - t0
 
@@ -165,7 +177,7 @@ class RunStore:
                          0 if fec is None else fec.hits, 0 if fec is None else fec.misses,
                          evolution.hurdle_rejections)], dtype=PROGRESS_DTYPE)
         self.tables["progress"].append(row)
-        self.file.flush()
+        self._attached()[1].flush()
         self.seconds_in_store += time.perf_counter() - t0
 
     def after_generation(self, search: RecordedSearch) -> None:
@@ -176,7 +188,7 @@ class RunStore:
         experiment = len(search.experiments)
         n = evolution.num_improved
         if n:
-            rows = np.zeros(n, dtype=self.layout.lineage_dtype)
+            rows = np.zeros(n, dtype=self._attached()[0].lineage_dtype)
             rows["experiment"] = experiment
             rows["individual"] = evolution.improved_individuals[:n]
             rows["fitness"] = evolution.improved_fitness[:n]
@@ -206,13 +218,14 @@ class RunStore:
             return
         self._history_key = key
         P = evolution.population_size
-        rows = np.zeros(P, dtype=self.layout.lineage_dtype)
+        rows = np.zeros(P, dtype=self._attached()[0].lineage_dtype)
         rows["experiment"] = key[0]
         rows["individual"] = np.arange(evolution.num_individuals - P + 1, evolution.num_individuals + 1)
         rows["fitness"] = evolution.fitness
         rows["sizes"] = evolution.sizes
         rows["program"] = evolution.programs
         self._wait_history()
+        assert self._writer is not None  # _attach starts it for a full history
         self._history = self._writer.submit(self.tables["history"].append, rows)
 
     def checkpoint(self, search: RecordedSearch, force: bool = False) -> None:
@@ -221,7 +234,7 @@ class RunStore:
         if self.counters.last_checkpoint_generation != self.counters.generation:
             self._snapshot(search, resumable=True)
         if force and search.island.is_root:
-            self.info.status = "stopped"
+            self._run_info().status = "stopped"
             self._write_run()
         self.seconds_in_store += time.perf_counter() - t0
 
@@ -230,7 +243,7 @@ class RunStore:
         t0 = time.perf_counter()
         self._snapshot(search, resumable=False)
         if search.island.is_root:
-            self.info.experiments = list(search.experiments)
+            self._run_info().experiments = list(search.experiments)
             self._write_run()
         self.seconds_in_store += time.perf_counter() - t0
 
@@ -238,12 +251,13 @@ class RunStore:
         """Final result into run.h5 (rank 0); close this island's file (which ends SWMR mode)."""
         t0 = time.perf_counter()
         if search.island.is_root:
-            self.info.experiments = list(result.experiments)
-            self.info.status = "finished"
-            self.info.final = dict(final_fitness=float(result.final_fitness),
-                                   best_select_fitness=float(result.best_select_fitness),
-                                   elapsed_seconds=float(result.elapsed_seconds),
-                                   final_seed=int(result.final_seed), best_algorithm=result.best_algorithm)
+            info = self._run_info()
+            info.experiments = list(result.experiments)
+            info.status = "finished"
+            info.final = dict(final_fitness=float(result.final_fitness),
+                              best_select_fitness=float(result.best_select_fitness),
+                              elapsed_seconds=float(result.elapsed_seconds),
+                              final_seed=int(result.final_seed), best_algorithm=result.best_algorithm)
             self._write_run()
         self.close()
         self.seconds_in_store += time.perf_counter() - t0
@@ -252,9 +266,10 @@ class RunStore:
         """Record migrants moved from `from_rank` to `to_rank` (their fitness), at this island's count."""
         t0 = time.perf_counter()
         fitness = np.asarray(fitness, dtype=np.float64).reshape(-1)
-        if len(fitness) > self.layout.num_migrants:
-            raise ValueError(f"{len(fitness)} migrants > islands.num_migrants ({self.layout.num_migrants})")
-        row = np.zeros(1, dtype=self.layout.migration_dtype)
+        layout, _ = self._attached()
+        if len(fitness) > layout.num_migrants:
+            raise ValueError(f"{len(fitness)} migrants > islands.num_migrants ({layout.num_migrants})")
+        row = np.zeros(1, dtype=layout.migration_dtype)
         row["fitness"] = np.nan
         row[0]["fitness"][:len(fitness)] = fitness
         row["experiment"] = len(search.experiments)
@@ -291,10 +306,10 @@ class RunStore:
         Each step is flushed before the next, so the checkpoint row — written last — only ever names data that
         is complete in the file; the slots of the previous NUM_SLOTS - 1 resumable checkpoints are untouched.
         """
-        f, layout, counters = self.file, self.layout, self.counters
+        (layout, f), counters = self._attached(), self.counters
         self._wait_history()
         state = search.checkpoint_state()
-        evo, ev = state.evolution, state.evaluator
+        evo, ev = state.experiment_state()
         pop = f["population"]
         k = self.tables["checkpoints"].length
         for name in ("programs", "sizes", "fitness"):
