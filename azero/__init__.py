@@ -5,7 +5,8 @@ fitness (`evaluate`), configuration (`SearchConfig`, `presets`), search (`run_se
 (`load_run`, `resume`, `status`; offline analysis in `azero.analysis` and `azero.export`). No public name is also
 the name of a submodule: `azero.search` is the experiment loop's module, `azero.runs` the run store's package.
 """
-from azero import algorithms, ops, presets
+from azero import algorithms, presets
+from azero._core import ops
 from azero._version import __version__
 from azero.algorithm import INSTRUCTION_DTYPE, Algorithm, ProgramError
 from azero.config import ConfigError, SearchConfig

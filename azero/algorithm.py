@@ -26,7 +26,7 @@ from typing import Iterable, NoReturn, Sequence
 
 import numpy as np
 
-from azero import ops
+from azero._core import ops
 from azero._core import INSTRUCTION_DTYPE
 from azero._core.checks import FUNCTION_NAMES, ProgramError, check_addresses, check_memory, instruction_array
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from azero import ops
+from azero._core import ops
 from azero.algorithm import INSTRUCTION_DTYPE, Algorithm, ProgramError
 
 __all__ = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from azero import ops
+from azero._core import ops
 from azero.algorithm import Algorithm
 from azero.program_analysis import memory_needed, simplify
 

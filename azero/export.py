@@ -15,7 +15,8 @@ import re
 
 import numpy as np
 
-from azero import export_runtime, ops
+from azero import export_runtime
+from azero._core import ops
 from azero._version import __version__
 from azero.algorithm import Algorithm
 from azero.algorithm import format_instruction

@@ -4,7 +4,8 @@ Both the experiment loop (to build the evolution) and the run store (to lay out 
 """
 from __future__ import annotations
 
-from azero import algorithms, ops
+from azero import algorithms
+from azero._core import ops
 from azero.algorithm import Algorithm
 from azero.config import SearchConfig
 

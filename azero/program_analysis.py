@@ -10,7 +10,7 @@ from typing import Iterable
 
 import numpy as np
 
-from azero import ops
+from azero._core import ops
 from azero.algorithm import FUNCTION_NAMES, Algorithm
 
 __all__ = ["simplify", "slot_usage", "slot_name", "describe_slots", "memory_needed", "RANDOM_OPS"]
@@ -20,7 +20,7 @@ RANDOM_OPS = frozenset(range(ops.SCALAR_UNIFORM_SET_OP, ops.MATRIX_GAUSSIAN_SET_
 # Ops that write one entry of their output and keep the rest (so they do not kill the previous value).
 PARTIAL_WRITE_OPS = frozenset((ops.VECTOR_CONST_SET_OP, ops.MATRIX_CONST_SET_OP))
 
-Slot = tuple[int, int]  # (bank, address), bank as in azero.ops (1 scalar, 2 vector, 3 matrix)
+Slot = tuple[int, int]  # (bank, address), bank as in azero._core.ops (1 scalar, 2 vector, 3 matrix)
 
 LABEL: Slot = (ops.SCALAR, 0)
 PREDICTION: Slot = (ops.SCALAR, 1)

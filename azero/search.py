@@ -20,7 +20,8 @@ from typing import Any, Protocol, TextIO
 
 import numpy as np
 
-from azero import algorithms, ops
+from azero import algorithms
+from azero._core import ops
 from azero._core.evaluator import Evaluator
 from azero._core.evolution import RegularizedEvolution
 from azero._core.mutator import Mutator

@@ -25,7 +25,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from azero import algorithms, ops
+from azero import algorithms
+from azero._core import ops
 from azero.algorithm import Algorithm
 from azero.tasks import FEATURE_SIZES, epoch_orders
 

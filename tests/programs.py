@@ -1,7 +1,7 @@
 """Random programs over all 65 ops, shared by the simplify and export tests."""
 import numpy as np
 
-from azero import ops
+from azero._core import ops
 from azero._core import INSTRUCTION_DTYPE
 from azero.algorithm import Algorithm
 

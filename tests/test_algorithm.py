@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from azero import algorithms, ops
+from azero import algorithms
+from azero._core import ops
 from azero.algorithm import INSTRUCTION_DTYPE, Algorithm, ProgramError
 
 # Readable forms copied from the docs/semantics.md §2.1 table ("so"/"sa"/"sb" = output/in1/in2 with their bank letter).

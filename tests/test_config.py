@@ -6,7 +6,8 @@ import tomllib
 
 import pytest
 
-from azero import ops, presets
+from azero import presets
+from azero._core import ops
 from azero.config import ConfigError, FECSpec, IslandsSpec, SearchConfig, TrainBudgetSpec
 from azero.config.toml_io import write_toml
 from azero.tasks import TASK_KINDS

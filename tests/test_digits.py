@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from azero import algorithms, evaluate, make_tasks, ops, presets
+from azero import algorithms, evaluate, make_tasks, presets
+from azero._core import ops
 from azero.datasets import select_pair_and_seed
 from azero.search import Search
 from azero.tasks import task_seeds

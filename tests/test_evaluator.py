@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from azero import ops
+from azero._core import ops
 from azero._core import INSTRUCTION_DTYPE
 from azero._core.evaluator import Evaluator
 from azero._core.fec import FECache, fec_hash

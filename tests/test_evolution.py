@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import azero.presets
-from azero import ops
+from azero._core import ops
 from azero._core.evolution import RegularizedEvolution
 from azero._core.rng import RandomGenerator
 from azero.population import capacities, initial_model

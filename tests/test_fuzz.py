@@ -19,7 +19,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 import azero
-from azero import cli, ops, presets
+from azero import cli, presets
+from azero._core import ops
 from azero._core import INSTRUCTION_DTYPE
 from azero._core.evaluator import Evaluator
 from azero._core.evolution import RegularizedEvolution

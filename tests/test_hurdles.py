@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import azero.presets
-from azero import ops
+from azero._core import ops
 from azero._core.evolution import RegularizedEvolution, linear_percentile
 from azero._core.rng import RandomGenerator
 from azero.config import HurdlesSpec

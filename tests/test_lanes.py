@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from azero import ops
+from azero._core import ops
 from azero._core.evaluator import Evaluator, available_simd_levels, set_simd_level, simd_level
 from azero._core.rng import RandomGenerator
 from programs import random_program

@@ -9,7 +9,7 @@ from azero._core import INSTRUCTION_DTYPE
 from azero._core.mutator import Mutator
 from azero._core.rng import RandomGenerator
 from azero import ops as op_table
-from azero.ops import (ALTER_PARAM, IDENTITY, INSERT_INSTRUCTION, RANDOMIZE_ALGORITHM, RANDOMIZE_COMPONENT_FUNCTION,
+from azero._core.ops import (ALTER_PARAM, IDENTITY, INSERT_INSTRUCTION, RANDOMIZE_ALGORITHM, RANDOMIZE_COMPONENT_FUNCTION,
                        RANDOMIZE_INSTRUCTION, REMOVE_INSTRUCTION, TRADE_INSTRUCTION)
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -586,7 +586,7 @@ def test_wrappers_reject_foreign_arrays():
 
 
 def test_mutation_type_constants_follow_the_spec():
-    # azero.ops is the one Python table of mutation types; the mutator's C enum must take the same codes.
+    # azero._core.ops is the one Python table of mutation types; the mutator's C enum must take the same codes.
     names = ("ALTER_PARAM", "RANDOMIZE_INSTRUCTION", "RANDOMIZE_COMPONENT_FUNCTION", "IDENTITY",
              "INSERT_INSTRUCTION", "REMOVE_INSTRUCTION", "TRADE_INSTRUCTION", "RANDOMIZE_ALGORITHM")
     assert op_table.MUTATION_TYPE_NAMES == names

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import azero
-from azero import algorithms, ops, program_analysis
+from azero import algorithms, program_analysis
+from azero._core import ops
 from azero._core.evaluator import Evaluator
 from azero._core.executor import run_executor
 from azero._core.rng import RandomGenerator

@@ -36,7 +36,7 @@ def test_empty_arrays_cross_the_typed_memoryview_boundaries():
     from azero._core.evolution import RegularizedEvolution
     from azero._core.executor import execute_ops, run_executor
     from azero._core.rng import RandomGenerator
-    from azero.ops import SCALAR_SUM_OP
+    from azero._core.ops import SCALAR_SUM_OP
     from azero.search import build_mutator
     from azero.tasks import Task
 

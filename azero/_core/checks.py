@@ -4,7 +4,7 @@ Compiled code trusts its input (an address outside memory is an out-of-bounds wr
 entry point — `Algorithm`, `azero.evaluate`, `Evaluator.evaluate`/`evaluate_per_task`, the mutator, a
 population restored from a checkpoint — calls these functions first. They are the one place where the rules
 live; a problem raises `ProgramError` (a ValueError; `InstructionTypeError` for wrong array types, also a
-TypeError) with a one-line message. The op table they read is `azero.ops` (a leaf module: numpy only).
+TypeError) with a one-line message. The op table they read is `azero._core.ops` (a leaf module: numpy only).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from azero import ops
+from azero._core import ops
 from azero._core import INSTRUCTION_DTYPE
 
 FEATURE_SIZES = (2, 4, 8, 16, 32)     # the feature sizes the executor is compiled for

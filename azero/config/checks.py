@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from azero import ops
+from azero._core import ops
 
 
 class ConfigError(ValueError):

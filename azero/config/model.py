@@ -5,7 +5,8 @@ import dataclasses
 import os
 from typing import Any, ClassVar
 
-from azero import algorithms, ops
+from azero import algorithms
+from azero._core import ops
 from azero.config import toml_io
 from azero.config.checks import (ConfigError, _algorithm, _bool, _check_keys, _choice, _enum_list, _float, _int,
                                  _mutation_type, _op_list, _str, _suggest, _type_name, check_seed)
@@ -169,7 +170,7 @@ class SearchConfig:
 
     Construction validates and normalises (names -> codes, dicts -> sub-specs); any problem raises
     ConfigError. Instances are immutable: use `replace`. Op lists, mutation types and algorithm ids are stored
-    as integer codes (azero.ops); task specs as azero.tasks.TaskSpec.
+    as integer codes (azero._core.ops); task specs as azero.tasks.TaskSpec.
     """
 
     # -- SearchExperimentSpec (docs/semantics.md §9.8) --
