@@ -1,6 +1,6 @@
 # Evaluator (docs/semantics.md §4 and §5): fitness of a program over a list of tasks, with optional FEC and train budget.
-from libc.stdint cimport int64_t, uint64_t
-from azero._core.types cimport Program, TaskData, Memory, ErrorRecord, LaneBatch, NUM_OPS
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from azero._core.types cimport Instruction, Program, TaskData, Memory, ErrorRecord, LaneBatch, NUM_OPS
 from azero._core.rng cimport MT19937
 from azero._core.fec cimport FECache
 
@@ -40,6 +40,18 @@ cdef class Evaluator:
     cdef ErrorRecord* records
     cdef uint64_t* keys
     cdef int* indices
+    # Live code (see live_program): the live instructions of the program being evaluated, Setup then Predict
+    # then Learn, with a keep flag per instruction; liveness flags per memory object (scalars, vectors,
+    # matrices), for the instructions being scanned and for the live-in sets of Predict and Learn.
+    cdef Program live
+    cdef int32_t live_sizes[3]
+    cdef Instruction* live_code
+    cdef uint8_t* live_keep
+    cdef int32_t live_capacity
+    cdef int num_objects
+    cdef uint8_t* live_now
+    cdef uint8_t* live_in_predict
+    cdef uint8_t* live_in_learn
     # Train budget (docs/semantics.md §4.3).
     cdef bint use_budget
     cdef double baseline_setup_cost
@@ -62,5 +74,7 @@ cdef class Evaluator:
                         bint fec_prerun) noexcept nogil
     cdef void run_batch(self, const Program* program, MT19937* rng, const int* indices, int count,
                         int64_t num_train, int64_t num_valid, bint fec_prerun) noexcept nogil
+    # `program` without the instructions whose results never reach a prediction (or NULL when out of memory).
+    cdef const Program* live_program(self, const Program* program) noexcept nogil
     # The configured combination (mean / median) of task_fitness[0 .. n - 1], 1 <= n <= num_tasks.
     cdef double combine_prefix(self, int n) noexcept nogil

@@ -16,20 +16,22 @@ avx512 forces one; "off" evaluates one task at a time).
 import importlib
 import os
 
-from libc.stdint cimport int32_t, int64_t, uint64_t, uintptr_t
-from libc.stdlib cimport malloc, free
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t, uintptr_t
+from libc.stdlib cimport malloc, realloc, free
+from libc.string cimport memcmp, memcpy, memset
 
 import numpy as np
 
 from azero._core.types cimport (Instruction, Program, TaskData, LaneBatch, MAX_LANES,
                                 MAX_RECORDED_ERRORS, NUM_OPS, SETUP, PREDICT, LEARN,
-                                SCALAR_UNIFORM_SET, MATRIX_GAUSSIAN_SET)
+                                SCALAR_UNIFORM_SET, MATRIX_GAUSSIAN_SET, VECTOR_CONST_SET, MATRIX_CONST_SET)
 from azero._core.rng cimport MT19937, mt_seed, RandomGenerator
 from azero._core.executor cimport memory_init, memory_free, execute, run_setup, task_data_from
 from azero._core.fec cimport FECache, fec_key
 
 from azero._core import INSTRUCTION_DTYPE
 from azero._core.checks import FEATURE_SIZES as _FEATURE_SIZES, check_memory, check_program
+from azero import ops as _ops
 
 cdef enum:
     FEC_SEED = 235732282        # the reference's fixed seed of the FEC generator, re-applied before each pre-run
@@ -111,6 +113,68 @@ def _initial_simd_level() -> str:
 set_simd_level(_initial_simd_level())
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Dead code. An instruction whose result never reaches a prediction (s1 after Predict) cannot change a
+# fitness, an error, a train-step count or an FEC key, so every evaluation runs only the live instructions
+# (Evaluator.live_program). Random ops always stay: they advance the generator.
+
+# Operand banks per op (azero.ops: 0 none, 1 scalar, 2 vector, 3 matrix).
+cdef uint8_t in1_bank[NUM_OPS]
+cdef uint8_t in2_bank[NUM_OPS]
+cdef uint8_t out_bank[NUM_OPS]
+cdef int _op
+for _op in range(<int>NUM_OPS):
+    in1_bank[_op] = _ops.IN1_BANK[_op]
+    in2_bank[_op] = _ops.IN2_BANK[_op]
+    out_bank[_op] = _ops.OUT_BANK[_op]
+
+cdef bint eliminate_dead_code = True
+
+
+def set_dead_code_elimination(enabled: bool) -> bool:
+    """Run only the live instructions of a program (default) or all of them; returns the previous setting.
+    Results are identical either way; scripts/bench_executor.py turns it off to time every instruction."""
+    global eliminate_dead_code
+    previous = eliminate_dead_code
+    eliminate_dead_code = enabled
+    return previous
+
+
+cdef inline int _object(int bank, int address, int num_scalars, int num_scalars_vectors) noexcept nogil:
+    # Index of a memory object among the liveness flags: scalars, then vectors, then matrices.
+    if bank == 1:
+        return address
+    if bank == 2:
+        return num_scalars + address
+    return num_scalars_vectors + address
+
+
+cdef void _scan_backward(const Instruction* code, int32_t n, uint8_t* live, uint8_t* keep, int num_scalars,
+                         int num_scalars_vectors) noexcept nogil:
+    # Turn `live` (the objects read after the code) into the objects read before it, flagging each
+    # instruction kept (its output is read later, or it is a random op) or not.
+    cdef int32_t k
+    cdef int op, bank, target
+    for k in range(n - 1, -1, -1):
+        op = code[k].op
+        bank = out_bank[op]
+        keep[k] = 0
+        if bank == 0:
+            continue
+        target = _object(bank, code[k].out, num_scalars, num_scalars_vectors)
+        if not live[target] and not (op >= SCALAR_UNIFORM_SET and op <= MATRIX_GAUSSIAN_SET):
+            continue
+        keep[k] = 1
+        if op != VECTOR_CONST_SET and op != MATRIX_CONST_SET:   # these write one entry: the rest stays
+            live[target] = 0
+        bank = in1_bank[op]
+        if bank != 0:
+            live[_object(bank, code[k].in1, num_scalars, num_scalars_vectors)] = 1
+        bank = in2_bank[op]
+        if bank != 0:
+            live[_object(bank, code[k].in2, num_scalars, num_scalars_vectors)] = 1
+
+
 cdef bint _draws_random(const Program* program, int fn) noexcept nogil:
     # True if component function `fn` holds a random op (59-64: uniform and gaussian sets).
     cdef int32_t i
@@ -178,6 +242,12 @@ cdef class Evaluator:
         self.records = NULL
         self.keys = NULL
         self.indices = NULL
+        self.live_code = NULL
+        self.live_keep = NULL
+        self.live_capacity = 0
+        self.live_now = NULL
+        self.live_in_predict = NULL
+        self.live_in_learn = NULL
 
     def __init__(self, tasks, *, int num_scalars=20, int num_vectors=20, int num_matrices=20,
                  double max_abs_error=100.0, str combine="mean", fec=None, budget=None, op_costs=None):
@@ -264,6 +334,12 @@ cdef class Evaluator:
         if (self.lane_cells == NULL or self.lane_work == NULL or self.task_train == NULL or self.keys == NULL
                 or self.indices == NULL or (self.use_fec and self.records == NULL)):
             raise MemoryError()
+        self.num_objects = num_scalars + num_vectors + num_matrices
+        self.live_now = <uint8_t*>malloc(3 * self.num_objects)
+        if self.live_now == NULL:
+            raise MemoryError()
+        self.live_in_predict = self.live_now + self.num_objects
+        self.live_in_learn = self.live_now + 2 * self.num_objects
 
     def __dealloc__(self):
         if self.mem_ready:
@@ -277,6 +353,9 @@ cdef class Evaluator:
         free(self.records)
         free(self.keys)
         free(self.indices)
+        free(self.live_code)
+        free(self.live_keep)
+        free(self.live_now)
 
     cdef void evaluate_tasks(self, const Program* program, MT19937* rng) noexcept nogil:
         self.evaluate_task_range(program, rng, 0, self.num_tasks)
@@ -287,9 +366,15 @@ cdef class Evaluator:
         cdef int64_t max_train
         cdef double setup_cost = 0.0, train_cost = 0.0, budget, fitness
         cdef uint64_t key
-        if self.use_budget:
+        cdef const Program* live
+        cdef bint draws
+        if self.use_budget:   # the cost counts every instruction, dead or not
             setup_cost = _cost(program, SETUP, self.op_costs)
             train_cost = _cost(program, PREDICT, self.op_costs) + _cost(program, LEARN, self.op_costs)
+        if eliminate_dead_code:
+            live = self.live_program(program)
+            if live != NULL:
+                program = live
         for i in range(first, last):
             t = &self.tasks[i]
             max_train = t.n_train * t.num_epochs
@@ -303,10 +388,13 @@ cdef class Evaluator:
         if (lane_kernel == NULL or self.features_size < lane_min_features or _draws_random(program, PREDICT)
                 or _draws_random(program, LEARN)):
             # One task at a time: random ops in Predict or Learn interleave their draws with training.
+            # A program without random ops never reads the FEC generator: skip copying its 2.5 kB state.
+            draws = _draws_random(program, SETUP) or _draws_random(program, PREDICT) or _draws_random(program, LEARN)
             for i in range(first, last):
                 t = &self.tasks[i]
                 if self.use_fec:
-                    self.fec_gen = self.fec_seeded
+                    if draws:
+                        self.fec_gen = self.fec_seeded
                     execute(program, t, &self.mem, self.fec_num_train, self.fec_num_valid, &self.fec_gen,
                             self.max_abs_error, &self.num_train_steps, &self.records[i])
                     key = fec_key(&self.records[i], i, self.task_train[i])
@@ -428,6 +516,71 @@ cdef class Evaluator:
         if not fec_prerun:
             for l in range(count):
                 self.task_fitness[indices[l]] = b.fitness[l]
+
+    cdef const Program* live_program(self, const Program* program) noexcept nogil:
+        # Backward liveness over the execution's flow: Setup, then Predict and Learn in any interleaving
+        # (train steps, validation, epochs), each Predict and Learn starting with fresh s0 and v0, and s1 read
+        # after every Predict. The live-in sets of Predict and Learn grow to a fixed point.
+        cdef int32_t total = program.size[SETUP] + program.size[PREDICT] + program.size[LEARN]
+        cdef int S = self.mem.num_scalars
+        cdef int SV = S + self.mem.num_vectors
+        cdef int n = self.num_objects
+        cdef uint8_t* live = self.live_now
+        cdef uint8_t* keep
+        cdef Instruction* code
+        cdef bint changed = True
+        cdef int fn, c
+        cdef int32_t k, start, count, offset
+        if total > self.live_capacity:
+            code = <Instruction*>realloc(self.live_code, total * sizeof(Instruction))
+            if code == NULL:
+                return NULL
+            self.live_code = code
+            keep = <uint8_t*>realloc(self.live_keep, total)
+            if keep == NULL:
+                return NULL
+            self.live_keep = keep
+            self.live_capacity = total
+        keep = self.live_keep
+        memset(self.live_in_predict, 0, n)
+        memset(self.live_in_learn, 0, n)
+        while changed:
+            # After a Predict: the prediction s1 and what the next Learn or Predict reads.
+            for c in range(n):
+                live[c] = self.live_in_predict[c] | self.live_in_learn[c]
+            live[0] = 0
+            live[S] = 0
+            live[1] = 1
+            _scan_backward(program.fn[PREDICT], program.size[PREDICT], live, keep + program.size[SETUP], S, SV)
+            changed = memcmp(live, self.live_in_predict, n) != 0
+            memcpy(self.live_in_predict, live, n)
+            # After a Learn: what the next Predict reads.
+            live[0] = 0
+            live[S] = 0
+            _scan_backward(program.fn[LEARN], program.size[LEARN], live,
+                           keep + program.size[SETUP] + program.size[PREDICT], S, SV)
+            if memcmp(live, self.live_in_learn, n) != 0:
+                changed = True
+            memcpy(self.live_in_learn, live, n)
+        # After Setup: what the first Predict reads.
+        memcpy(live, self.live_in_predict, n)
+        live[0] = 0
+        live[S] = 0
+        _scan_backward(program.fn[SETUP], program.size[SETUP], live, keep, S, SV)
+        count = 0
+        offset = 0
+        for fn in range(3):
+            start = count
+            for k in range(program.size[fn]):
+                if keep[offset + k]:
+                    self.live_code[count] = program.fn[fn][k]
+                    count += 1
+            offset += program.size[fn]
+            self.live.fn[fn] = self.live_code + start
+            self.live_sizes[fn] = count - start
+            self.live.capacity[fn] = count - start
+        self.live.size = self.live_sizes
+        return &self.live
 
     cdef double combine_prefix(self, int n) noexcept nogil:
         cdef int i, j
