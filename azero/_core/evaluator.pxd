@@ -9,6 +9,14 @@ cdef enum:
     COMBINE_MEAN = 1
     COMBINE_MEDIAN = 3
 
+# What one evaluation of a (live) program on one task produced, kept by the evaluator's memo.
+cdef struct TaskMemo:
+    uint64_t fec_errors_hash     # the FEC pre-run's errors hashed (fec_errors_hash)
+    int64_t fec_steps            # the pre-run's train steps; -1: not known
+    int64_t main_train           # the main run's budgeted train examples; -1: not known
+    int64_t main_steps           # its train steps
+    double main_fitness          # its fitness
+
 cdef class Evaluator:
     cdef public int64_t num_train_steps     # all executed train steps so far, FEC pre-runs included
     cdef readonly int num_tasks
@@ -52,6 +60,15 @@ cdef class Evaluator:
     cdef uint8_t* live_now
     cdef uint8_t* live_in_predict
     cdef uint8_t* live_in_learn
+    # Memo (FEC evaluators): a direct-mapped table from live programs (hash, sizes, instructions) to what their
+    # evaluations produced per task (memo_tasks[slot * num_tasks + i]). A program evaluated again (a child
+    # that equals a recent program once dead code is gone) reuses its pre-runs, and its main runs when it
+    # draws no random numbers; FEC lookups and inserts still happen as before.
+    cdef int memo_shift
+    cdef uint64_t* memo_hash
+    cdef int32_t* memo_sizes              # 3 per slot; -1: empty slot
+    cdef Instruction* memo_code           # MEMO_CODE instructions per slot
+    cdef TaskMemo* memo_tasks
     # Train budget (docs/semantics.md §4.3).
     cdef bint use_budget
     cdef double baseline_setup_cost
@@ -76,5 +93,8 @@ cdef class Evaluator:
                         int64_t num_train, int64_t num_valid, bint fec_prerun) noexcept nogil
     # `program` without the instructions whose results never reach a prediction (or NULL when out of memory).
     cdef const Program* live_program(self, const Program* program) noexcept nogil
+    # The memo entry (first TaskMemo of its slot) of the live program in self.live, claimed for it if another
+    # program held the slot; NULL if the program does not fit a slot.
+    cdef TaskMemo* memo_entry(self) noexcept nogil
     # The configured combination (mean / median) of task_fitness[0 .. n - 1], 1 <= n <= num_tasks.
     cdef double combine_prefix(self, int n) noexcept nogil

@@ -27,7 +27,7 @@ from azero._core.types cimport (Instruction, Program, TaskData, LaneBatch, MAX_L
                                 SCALAR_UNIFORM_SET, MATRIX_GAUSSIAN_SET, VECTOR_CONST_SET, MATRIX_CONST_SET)
 from azero._core.rng cimport MT19937, mt_seed, RandomGenerator
 from azero._core.executor cimport memory_init, memory_free, execute, run_setup, task_data_from
-from azero._core.fec cimport FECache, fec_key
+from azero._core.fec cimport FECache, fec_key, fec_errors_hash, fec_finish_key
 
 from azero._core import INSTRUCTION_DTYPE
 from azero._core.checks import FEATURE_SIZES as _FEATURE_SIZES, check_memory, check_program
@@ -36,6 +36,9 @@ from azero import ops as _ops
 cdef enum:
     FEC_SEED = 235732282        # the reference's fixed seed of the FEC generator, re-applied before each pre-run
     MIN_TRAIN_EXAMPLES = 10     # the reference CHECKs MaxTrainExamples >= 10 on every task
+    MEMO_CODE = 32              # live instructions a memo slot holds (longer programs are not memoised)
+    MEMO_TASK_ENTRIES = 40960   # memo slots x tasks: about 1.6 MB of TaskMemo, plus 1 kB of code per slot
+    MEMO_MAX_SLOTS = 4096
 
 _COMBINE = {"mean": COMBINE_MEAN, "median": COMBINE_MEDIAN}
 
@@ -248,6 +251,10 @@ cdef class Evaluator:
         self.live_now = NULL
         self.live_in_predict = NULL
         self.live_in_learn = NULL
+        self.memo_hash = NULL
+        self.memo_sizes = NULL
+        self.memo_code = NULL
+        self.memo_tasks = NULL
 
     def __init__(self, tasks, *, int num_scalars=20, int num_vectors=20, int num_matrices=20,
                  double max_abs_error=100.0, str combine="mean", fec=None, budget=None, op_costs=None):
@@ -340,6 +347,21 @@ cdef class Evaluator:
             raise MemoryError()
         self.live_in_predict = self.live_now + self.num_objects
         self.live_in_learn = self.live_now + 2 * self.num_objects
+        cdef int memo_slots = MEMO_MAX_SLOTS
+        if self.use_fec:
+            self.memo_shift = 64 - 12
+            while memo_slots > 64 and memo_slots * self.num_tasks > MEMO_TASK_ENTRIES:
+                memo_slots //= 2
+                self.memo_shift += 1
+            self.memo_hash = <uint64_t*>malloc(memo_slots * sizeof(uint64_t))
+            self.memo_sizes = <int32_t*>malloc(3 * memo_slots * sizeof(int32_t))
+            self.memo_code = <Instruction*>malloc(<size_t>memo_slots * MEMO_CODE * sizeof(Instruction))
+            self.memo_tasks = <TaskMemo*>malloc(<size_t>memo_slots * self.num_tasks * sizeof(TaskMemo))
+            if (self.memo_hash == NULL or self.memo_sizes == NULL or self.memo_code == NULL
+                    or self.memo_tasks == NULL):
+                raise MemoryError()
+            for i in range(3 * memo_slots):
+                self.memo_sizes[i] = -1
 
     def __dealloc__(self):
         if self.mem_ready:
@@ -356,6 +378,10 @@ cdef class Evaluator:
         free(self.live_code)
         free(self.live_keep)
         free(self.live_now)
+        free(self.memo_hash)
+        free(self.memo_sizes)
+        free(self.memo_code)
+        free(self.memo_tasks)
 
     cdef void evaluate_tasks(self, const Program* program, MT19937* rng) noexcept nogil:
         self.evaluate_task_range(program, rng, 0, self.num_tasks)
@@ -368,6 +394,9 @@ cdef class Evaluator:
         cdef uint64_t key
         cdef const Program* live
         cdef bint draws
+        cdef TaskMemo* memo
+        cdef uint64_t errors_hash
+        cdef int64_t steps
         if self.use_budget:   # the cost counts every instruction, dead or not
             setup_cost = _cost(program, SETUP, self.op_costs)
             train_cost = _cost(program, PREDICT, self.op_costs) + _cost(program, LEARN, self.op_costs)
@@ -390,17 +419,38 @@ cdef class Evaluator:
             # One task at a time: random ops in Predict or Learn interleave their draws with training.
             # A program without random ops never reads the FEC generator: skip copying its 2.5 kB state.
             draws = _draws_random(program, SETUP) or _draws_random(program, PREDICT) or _draws_random(program, LEARN)
+            memo = self.memo_entry() if self.use_fec and program == &self.live else NULL
             for i in range(first, last):
                 t = &self.tasks[i]
                 if self.use_fec:
-                    if draws:
-                        self.fec_gen = self.fec_seeded
-                    execute(program, t, &self.mem, self.fec_num_train, self.fec_num_valid, &self.fec_gen,
-                            self.max_abs_error, &self.num_train_steps, &self.records[i])
-                    key = fec_key(&self.records[i], i, self.task_train[i])
+                    # The pre-run runs on a fresh FEC generator: the same live program always gives the same
+                    # errors and steps. The main run draws from `rng`: reused only for programs that draw nothing.
+                    if memo != NULL and memo[i].fec_steps >= 0:
+                        errors_hash = memo[i].fec_errors_hash
+                        self.num_train_steps += memo[i].fec_steps
+                    else:
+                        if draws:
+                            self.fec_gen = self.fec_seeded
+                        steps = self.num_train_steps
+                        execute(program, t, &self.mem, self.fec_num_train, self.fec_num_valid, &self.fec_gen,
+                                self.max_abs_error, &self.num_train_steps, &self.records[i])
+                        errors_hash = fec_errors_hash(&self.records[i])
+                        if memo != NULL:
+                            memo[i].fec_errors_hash = errors_hash
+                            memo[i].fec_steps = self.num_train_steps - steps
+                    key = fec_finish_key(errors_hash, i, self.task_train[i])
                     if not self.fec.c_lookup(key, &fitness):
-                        fitness = execute(program, t, &self.mem, self.task_train[i], t.n_valid, rng,
-                                          self.max_abs_error, &self.num_train_steps, NULL)
+                        if memo != NULL and not draws and memo[i].main_train == self.task_train[i]:
+                            fitness = memo[i].main_fitness
+                            self.num_train_steps += memo[i].main_steps
+                        else:
+                            steps = self.num_train_steps
+                            fitness = execute(program, t, &self.mem, self.task_train[i], t.n_valid, rng,
+                                              self.max_abs_error, &self.num_train_steps, NULL)
+                            if memo != NULL and not draws:
+                                memo[i].main_train = self.task_train[i]
+                                memo[i].main_steps = self.num_train_steps - steps
+                                memo[i].main_fitness = fitness
                         self.fec.c_insert(key, fitness)
                 else:
                     fitness = execute(program, t, &self.mem, self.task_train[i], t.n_valid, rng,
@@ -528,6 +578,8 @@ cdef class Evaluator:
         cdef uint8_t* live = self.live_now
         cdef uint8_t* keep
         cdef Instruction* code
+        cdef const Instruction* source
+        cdef Instruction* target
         cdef bint changed = True
         cdef int fn, c
         cdef int32_t k, start, count, offset
@@ -573,7 +625,18 @@ cdef class Evaluator:
             start = count
             for k in range(program.size[fn]):
                 if keep[offset + k]:
-                    self.live_code[count] = program.fn[fn][k]
+                    # Field by field onto zeros: padding bytes are zero, so equal programs compare equal.
+                    source = &program.fn[fn][k]
+                    target = &self.live_code[count]
+                    memset(target, 0, sizeof(Instruction))
+                    target.op = source.op
+                    target.in1 = source.in1
+                    target.in2 = source.in2
+                    target.out = source.out
+                    target.activation = source.activation
+                    target.f0 = source.f0
+                    target.f1 = source.f1
+                    target.f2 = source.f2
                     count += 1
             offset += program.size[fn]
             self.live.fn[fn] = self.live_code + start
@@ -581,6 +644,38 @@ cdef class Evaluator:
             self.live.capacity[fn] = count - start
         self.live.size = self.live_sizes
         return &self.live
+
+    cdef TaskMemo* memo_entry(self) noexcept nogil:
+        cdef int32_t total = self.live_sizes[SETUP] + self.live_sizes[PREDICT] + self.live_sizes[LEARN]
+        cdef const uint64_t* words = <const uint64_t*>self.live_code
+        cdef int num_words = total * <int>(sizeof(Instruction) // 8)
+        cdef uint64_t h = 0x243f6a8885a308d3ULL
+        cdef int k, fn, i
+        cdef size_t slot
+        cdef TaskMemo* entry
+        if self.memo_tasks == NULL or total > MEMO_CODE:
+            return NULL
+        for k in range(num_words):
+            h = (h ^ words[k]) * 0x9e3779b97f4a7c15ULL
+            h ^= h >> 29
+        for fn in range(3):
+            h = (h ^ <uint64_t>self.live_sizes[fn]) * 0x9e3779b97f4a7c15ULL
+            h ^= h >> 29
+        slot = <size_t>(h >> self.memo_shift)
+        entry = self.memo_tasks + slot * self.num_tasks
+        if (self.memo_hash[slot] == h and self.memo_sizes[3 * slot] == self.live_sizes[SETUP]
+                and self.memo_sizes[3 * slot + 1] == self.live_sizes[PREDICT]
+                and self.memo_sizes[3 * slot + 2] == self.live_sizes[LEARN]
+                and memcmp(self.memo_code + slot * MEMO_CODE, self.live_code, total * sizeof(Instruction)) == 0):
+            return entry
+        self.memo_hash[slot] = h
+        for fn in range(3):
+            self.memo_sizes[3 * slot + fn] = self.live_sizes[fn]
+        memcpy(self.memo_code + slot * MEMO_CODE, self.live_code, total * sizeof(Instruction))
+        for i in range(self.num_tasks):
+            entry[i].fec_steps = -1
+            entry[i].main_train = -1
+        return entry
 
     cdef double combine_prefix(self, int n) noexcept nogil:
         cdef int i, j

@@ -8,6 +8,9 @@ cdef uint64_t std_hash_double(double x) noexcept nogil
 # The reference's key: HashCombine from seed 42 over std::hash<double> of each train error, each valid error,
 # then the task index and the budgeted train-example count.
 cdef uint64_t fec_key(const ErrorRecord* record, int64_t task_index, int64_t num_train) noexcept nogil
+# fec_key in two steps: the hash of the recorded errors, then the task index and train count folded in.
+cdef uint64_t fec_errors_hash(const ErrorRecord* record) noexcept nogil
+cdef uint64_t fec_finish_key(uint64_t errors_hash, int64_t task_index, int64_t num_train) noexcept nogil
 
 cdef class FECache:
     cdef readonly int64_t capacity        # cache_size

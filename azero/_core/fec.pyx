@@ -43,16 +43,22 @@ cdef uint64_t std_hash_double(double x) noexcept nogil:
     return _shift_mix(h)
 
 
-cdef uint64_t fec_key(const ErrorRecord* record, int64_t task_index, int64_t num_train) noexcept nogil:
+cdef uint64_t fec_errors_hash(const ErrorRecord* record) noexcept nogil:
     cdef uint64_t seed = 42
     cdef int i
     for i in range(record.n_train):
         seed = combine_hash(seed, std_hash_double(record.train[i]))
     for i in range(record.n_valid):
         seed = combine_hash(seed, std_hash_double(record.valid[i]))
-    seed = combine_hash(seed, <uint64_t>task_index)
-    seed = combine_hash(seed, <uint64_t>num_train)
     return seed
+
+
+cdef uint64_t fec_finish_key(uint64_t errors_hash, int64_t task_index, int64_t num_train) noexcept nogil:
+    return combine_hash(combine_hash(errors_hash, <uint64_t>task_index), <uint64_t>num_train)
+
+
+cdef uint64_t fec_key(const ErrorRecord* record, int64_t task_index, int64_t num_train) noexcept nogil:
+    return fec_finish_key(fec_errors_hash(record), task_index, num_train)
 
 
 def hash_double(double x) -> int:
