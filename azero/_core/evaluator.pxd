@@ -64,6 +64,8 @@ cdef class Evaluator:
     # evaluations produced per task (memo_tasks[slot * num_tasks + i]). A program evaluated again (a child
     # that equals a recent program once dead code is gone) reuses its pre-runs, and its main runs when it
     # draws no random numbers; FEC lookups and inserts still happen as before.
+    cdef uint64_t* errors_hashes          # per task: its pre-run's errors hashed (FEC evaluators)
+    cdef const ErrorRecord** hash_records # per task: the record to hash, or NULL (hash known from the memo)
     cdef int memo_shift
     cdef uint64_t* memo_hash
     cdef int32_t* memo_sizes              # 3 per slot; -1: empty slot

@@ -27,7 +27,7 @@ from azero._core.types cimport (Instruction, Program, TaskData, LaneBatch, MAX_L
                                 SCALAR_UNIFORM_SET, MATRIX_GAUSSIAN_SET, VECTOR_CONST_SET, MATRIX_CONST_SET)
 from azero._core.rng cimport MT19937, mt_seed, RandomGenerator
 from azero._core.executor cimport memory_init, memory_free, execute, run_setup, task_data_from
-from azero._core.fec cimport FECache, fec_key, fec_errors_hash, fec_finish_key
+from azero._core.fec cimport FECache, fec_key, fec_errors_hashes, fec_finish_keys
 
 from azero._core import INSTRUCTION_DTYPE
 from azero._core.checks import FEATURE_SIZES as _FEATURE_SIZES, check_memory, check_program
@@ -255,6 +255,8 @@ cdef class Evaluator:
         self.memo_sizes = NULL
         self.memo_code = NULL
         self.memo_tasks = NULL
+        self.errors_hashes = NULL
+        self.hash_records = NULL
 
     def __init__(self, tasks, *, int num_scalars=20, int num_vectors=20, int num_matrices=20,
                  double max_abs_error=100.0, str combine="mean", fec=None, budget=None, op_costs=None):
@@ -357,8 +359,10 @@ cdef class Evaluator:
             self.memo_sizes = <int32_t*>malloc(3 * memo_slots * sizeof(int32_t))
             self.memo_code = <Instruction*>malloc(<size_t>memo_slots * MEMO_CODE * sizeof(Instruction))
             self.memo_tasks = <TaskMemo*>malloc(<size_t>memo_slots * self.num_tasks * sizeof(TaskMemo))
+            self.errors_hashes = <uint64_t*>malloc(self.num_tasks * sizeof(uint64_t))
+            self.hash_records = <const ErrorRecord**>malloc(self.num_tasks * sizeof(ErrorRecord*))
             if (self.memo_hash == NULL or self.memo_sizes == NULL or self.memo_code == NULL
-                    or self.memo_tasks == NULL):
+                    or self.memo_tasks == NULL or self.errors_hashes == NULL or self.hash_records == NULL):
                 raise MemoryError()
             for i in range(3 * memo_slots):
                 self.memo_sizes[i] = -1
@@ -382,6 +386,8 @@ cdef class Evaluator:
         free(self.memo_sizes)
         free(self.memo_code)
         free(self.memo_tasks)
+        free(self.errors_hashes)
+        free(self.hash_records)
 
     cdef void evaluate_tasks(self, const Program* program, MT19937* rng) noexcept nogil:
         self.evaluate_task_range(program, rng, 0, self.num_tasks)
@@ -395,7 +401,6 @@ cdef class Evaluator:
         cdef const Program* live
         cdef bint draws
         cdef TaskMemo* memo
-        cdef uint64_t errors_hash
         cdef int64_t steps
         if self.use_budget:   # the cost counts every instruction, dead or not
             setup_cost = _cost(program, SETUP, self.op_costs)
@@ -419,31 +424,38 @@ cdef class Evaluator:
             # One task at a time: random ops in Predict or Learn interleave their draws with training.
             # A program without random ops never reads the FEC generator: skip copying its 2.5 kB state.
             draws = _draws_random(program, SETUP) or _draws_random(program, PREDICT) or _draws_random(program, LEARN)
-            memo = self.memo_entry() if self.use_fec and program == &self.live else NULL
-            for i in range(first, last):
-                t = &self.tasks[i]
-                if self.use_fec:
-                    # The pre-run runs on a fresh FEC generator: the same live program always gives the same
-                    # errors and steps. The main run draws from `rng`: reused only for programs that draw nothing.
+            if self.use_fec:
+                # All pre-runs first (each on a fresh FEC generator, never the search stream; the same live
+                # program always gives the same errors and steps, so the memo may hold them), then all keys
+                # hashed side by side, then lookup, main run on a miss and insert, task by task.
+                memo = self.memo_entry() if program == &self.live else NULL
+                for i in range(first, last):
+                    self.hash_records[i] = NULL
                     if memo != NULL and memo[i].fec_steps >= 0:
-                        errors_hash = memo[i].fec_errors_hash
+                        self.errors_hashes[i] = memo[i].fec_errors_hash
                         self.num_train_steps += memo[i].fec_steps
-                    else:
-                        if draws:
-                            self.fec_gen = self.fec_seeded
-                        steps = self.num_train_steps
-                        execute(program, t, &self.mem, self.fec_num_train, self.fec_num_valid, &self.fec_gen,
-                                self.max_abs_error, &self.num_train_steps, &self.records[i])
-                        errors_hash = fec_errors_hash(&self.records[i])
-                        if memo != NULL:
-                            memo[i].fec_errors_hash = errors_hash
-                            memo[i].fec_steps = self.num_train_steps - steps
-                    key = fec_finish_key(errors_hash, i, self.task_train[i])
-                    if not self.fec.c_lookup(key, &fitness):
+                        continue
+                    if draws:
+                        self.fec_gen = self.fec_seeded
+                    steps = self.num_train_steps
+                    execute(program, &self.tasks[i], &self.mem, self.fec_num_train, self.fec_num_valid,
+                            &self.fec_gen, self.max_abs_error, &self.num_train_steps, &self.records[i])
+                    self.hash_records[i] = &self.records[i]
+                    if memo != NULL:
+                        memo[i].fec_steps = self.num_train_steps - steps
+                fec_errors_hashes(self.errors_hashes + first, self.hash_records + first, last - first)
+                fec_finish_keys(self.keys + first, self.errors_hashes + first, first, self.task_train + first,
+                                last - first)
+                for i in range(first, last):
+                    if memo != NULL and self.hash_records[i] != NULL:
+                        memo[i].fec_errors_hash = self.errors_hashes[i]
+                    if not self.fec.c_lookup(self.keys[i], &fitness):
+                        # The main run draws from `rng`: reused from the memo only for programs that draw nothing.
                         if memo != NULL and not draws and memo[i].main_train == self.task_train[i]:
                             fitness = memo[i].main_fitness
                             self.num_train_steps += memo[i].main_steps
                         else:
+                            t = &self.tasks[i]
                             steps = self.num_train_steps
                             fitness = execute(program, t, &self.mem, self.task_train[i], t.n_valid, rng,
                                               self.max_abs_error, &self.num_train_steps, NULL)
@@ -451,11 +463,13 @@ cdef class Evaluator:
                                 memo[i].main_train = self.task_train[i]
                                 memo[i].main_steps = self.num_train_steps - steps
                                 memo[i].main_fitness = fitness
-                        self.fec.c_insert(key, fitness)
-                else:
-                    fitness = execute(program, t, &self.mem, self.task_train[i], t.n_valid, rng,
-                                      self.max_abs_error, &self.num_train_steps, NULL)
-                self.task_fitness[i] = fitness
+                        self.fec.c_insert(self.keys[i], fitness)
+                    self.task_fitness[i] = fitness
+                return
+            for i in range(first, last):
+                t = &self.tasks[i]
+                self.task_fitness[i] = execute(program, t, &self.mem, self.task_train[i], t.n_valid, rng,
+                                               self.max_abs_error, &self.num_train_steps, NULL)
             return
         count = 0
         for i in range(first, last):
