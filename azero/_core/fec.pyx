@@ -64,10 +64,15 @@ cdef uint64_t fec_key(const ErrorRecord* record, int64_t task_index, int64_t num
 cdef extern from *:
     """
     #include <string.h>
-    /* Four HashCombine chains side by side (rng.pxd combine_hash, lane by lane, with GCC vector extensions:
-       SSE2 pairs without -mavx2): chain l folds values[4 * j + l], j = 0 .. n - 1, into seeds[l]. */
+    /* Four HashCombine chains side by side (rng.pxd combine_hash, lane by lane, in GCC vector extensions):
+       chain l folds values[4 * j + l], j = 0 .. n - 1, into seeds[l]. Integer arithmetic only, so every build
+       gives the same values; an AVX2 clone (one register for the four lanes instead of two SSE2 registers) is
+       picked when the library loads, where the CPU has it. */
     typedef uint64_t azero_u64x4 __attribute__((vector_size(32)));
-    static inline void azero_combine_chains4(uint64_t* seeds, const uint64_t* values, int n) {
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+    __attribute__((target_clones("avx2", "default")))
+    #endif
+    static void azero_combine_chains4(uint64_t* seeds, const uint64_t* values, int n) {
         azero_u64x4 seed, a, b, c;
         const azero_u64x4 golden = {0x9e3779b9u, 0x9e3779b9u, 0x9e3779b9u, 0x9e3779b9u};
         int j;
@@ -97,46 +102,47 @@ cdef extern from *:
 
 
 cdef void fec_errors_hashes(uint64_t* hashes, const ErrorRecord* const* records, int count) noexcept nogil:
-    # Per group of CHAIN_WIDTH records: every error hashed into values[4 * j + lane], the chains' common length
-    # side by side, then each chain's remaining values alone. Lanes past `count` or without a record idle.
+    # The records (NULL entries skipped) in groups of CHAIN_WIDTH: every error hashed into values[4 * j + lane],
+    # the chains' common length side by side, then each chain's remaining values alone. A last group that is
+    # not full idles its spare lanes.
     cdef uint64_t values[(2 * MAX_RECORDED_ERRORS) * CHAIN_WIDTH]
     cdef uint64_t seeds[CHAIN_WIDTH]
     cdef int lengths[CHAIN_WIDTH]
-    cdef int first, lane, j, n, common
-    cdef bint any_record
+    cdef int owner[CHAIN_WIDTH]
+    cdef int c = 0
+    cdef int lane, used, j, n, common
     cdef const ErrorRecord* r
-    for first in range(0, count, 4):   # CHAIN_WIDTH
+    while c < count:
+        used = 0
         common = 2 * MAX_RECORDED_ERRORS
-        any_record = False
+        while used < CHAIN_WIDTH and c < count:
+            r = records[c]
+            if r != NULL:
+                n = 0
+                for j in range(r.n_train):
+                    values[4 * n + used] = std_hash_double(r.train[j])
+                    n += 1
+                for j in range(r.n_valid):
+                    values[4 * n + used] = std_hash_double(r.valid[j])
+                    n += 1
+                lengths[used] = n
+                owner[used] = c
+                if n < common:
+                    common = n
+                used += 1
+            c += 1
+        if used == 0:
+            break
         for lane in range(CHAIN_WIDTH):
             seeds[lane] = 42
-            lengths[lane] = -1
-            if first + lane >= count or records[first + lane] == NULL:
-                continue
-            r = records[first + lane]
-            n = 0
-            for j in range(r.n_train):
-                values[4 * n + lane] = std_hash_double(r.train[j])
-                n += 1
-            for j in range(r.n_valid):
-                values[4 * n + lane] = std_hash_double(r.valid[j])
-                n += 1
-            lengths[lane] = n
-            any_record = True
-            if n < common:
-                common = n
-        if not any_record:
-            continue
-        for lane in range(CHAIN_WIDTH):
-            if lengths[lane] < 0:
+            if lane >= used:
                 for j in range(common):
                     values[4 * j + lane] = 0
         combine_chains4(seeds, values, common)
-        for lane in range(CHAIN_WIDTH):
-            if lengths[lane] >= 0:
-                for j in range(common, lengths[lane]):
-                    seeds[lane] = combine_hash(seeds[lane], values[4 * j + lane])
-                hashes[first + lane] = seeds[lane]
+        for lane in range(used):
+            for j in range(common, lengths[lane]):
+                seeds[lane] = combine_hash(seeds[lane], values[4 * j + lane])
+            hashes[owner[lane]] = seeds[lane]
 
 
 cdef void fec_finish_keys(uint64_t* keys, const uint64_t* hashes, int64_t first_index, const int64_t* num_train,
