@@ -339,6 +339,7 @@ cdef void interpret(Dim* dim, const Instruction* code, int32_t n, double* s, dou
     cdef int i, j, r, c
     cdef int op
     cdef double tmp[1024]
+    cdef double t4[4]
     while True:
         for k in range(n):
             ins = &code[k]
@@ -389,8 +390,14 @@ cdef void interpret(Dim* dim, const Instruction* code, int32_t n, double* s, dou
                 x = s[ins.in1]
                 b = v + ins.in2 * F
                 o = v + ins.out * F
-                for i in range(F):
-                    o[i] = b[i] * x
+                if F <= 4:   # all loads before the stores (out may be in2): gcc pairs the lanes
+                    for i in range(F):
+                        t4[i] = b[i] * x
+                    for i in range(F):
+                        o[i] = t4[i]
+                else:
+                    for i in range(F):
+                        o[i] = b[i] * x
             elif op == SCALAR_BROADCAST:
                 x = s[ins.in1]
                 o = v + ins.out * F
@@ -413,26 +420,50 @@ cdef void interpret(Dim* dim, const Instruction* code, int32_t n, double* s, dou
                 a = v + ins.in1 * F
                 b = v + ins.in2 * F
                 o = v + ins.out * F
-                for i in range(F):
-                    o[i] = a[i] + b[i]
+                if F <= 4:
+                    for i in range(F):
+                        t4[i] = a[i] + b[i]
+                    for i in range(F):
+                        o[i] = t4[i]
+                else:
+                    for i in range(F):
+                        o[i] = a[i] + b[i]
             elif op == VECTOR_DIFF:
                 a = v + ins.in1 * F
                 b = v + ins.in2 * F
                 o = v + ins.out * F
-                for i in range(F):
-                    o[i] = a[i] - b[i]
+                if F <= 4:
+                    for i in range(F):
+                        t4[i] = a[i] - b[i]
+                    for i in range(F):
+                        o[i] = t4[i]
+                else:
+                    for i in range(F):
+                        o[i] = a[i] - b[i]
             elif op == VECTOR_PRODUCT:
                 a = v + ins.in1 * F
                 b = v + ins.in2 * F
                 o = v + ins.out * F
-                for i in range(F):
-                    o[i] = a[i] * b[i]
+                if F <= 4:
+                    for i in range(F):
+                        t4[i] = a[i] * b[i]
+                    for i in range(F):
+                        o[i] = t4[i]
+                else:
+                    for i in range(F):
+                        o[i] = a[i] * b[i]
             elif op == VECTOR_DIVISION:
                 a = v + ins.in1 * F
                 b = v + ins.in2 * F
                 o = v + ins.out * F
-                for i in range(F):
-                    o[i] = a[i] / b[i]
+                if F <= 4:
+                    for i in range(F):
+                        t4[i] = a[i] / b[i]
+                    for i in range(F):
+                        o[i] = t4[i]
+                else:
+                    for i in range(F):
+                        o[i] = a[i] / b[i]
             elif op == VECTOR_INNER_PRODUCT:
                 s[ins.out] = vec_dot(v + ins.in1 * F, v + ins.in2 * F, F)
             elif op == VECTOR_OUTER_PRODUCT:
