@@ -16,24 +16,29 @@ avx512 forces one; "off" evaluates one task at a time).
 import importlib
 import os
 
-from libc.stdint cimport int32_t, int64_t, uint64_t, uintptr_t
-from libc.stdlib cimport malloc, free
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t, uintptr_t
+from libc.stdlib cimport malloc, realloc, free
+from libc.string cimport memcmp, memcpy, memset
 
 import numpy as np
 
 from azero._core.types cimport (Instruction, Program, TaskData, LaneBatch, MAX_LANES,
                                 MAX_RECORDED_ERRORS, NUM_OPS, SETUP, PREDICT, LEARN,
-                                SCALAR_UNIFORM_SET, MATRIX_GAUSSIAN_SET)
+                                SCALAR_UNIFORM_SET, MATRIX_GAUSSIAN_SET, VECTOR_CONST_SET, MATRIX_CONST_SET)
 from azero._core.rng cimport MT19937, mt_seed, RandomGenerator
 from azero._core.executor cimport memory_init, memory_free, execute, run_setup, task_data_from, point_program
-from azero._core.fec cimport FECache, fec_key
+from azero._core.fec cimport FECache, fec_key, fec_errors_hashes, fec_finish_keys
 
 from azero._core import INSTRUCTION_DTYPE
 from azero._core.checks import FEATURE_SIZES as _FEATURE_SIZES, check_memory, check_program
+from azero import ops as _ops
 
 cdef enum:
     FEC_SEED = 235732282        # the reference's fixed seed of the FEC generator, re-applied before each pre-run
     MIN_TRAIN_EXAMPLES = 10     # the reference CHECKs MaxTrainExamples >= 10 on every task
+    MEMO_CODE = 32              # live instructions a memo slot holds (longer programs are not memoised)
+    MEMO_TASK_ENTRIES = 40960   # memo slots x tasks: about 1.6 MB of TaskMemo, plus 1 kB of code per slot
+    MEMO_MAX_SLOTS = 4096
 
 _COMBINE = {"mean": COMBINE_MEAN, "median": COMBINE_MEDIAN}
 
@@ -111,6 +116,68 @@ def _initial_simd_level() -> str:
 set_simd_level(_initial_simd_level())
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Dead code. An instruction whose result never reaches a prediction (s1 after Predict) cannot change a
+# fitness, an error, a train-step count or an FEC key, so every evaluation runs only the live instructions
+# (Evaluator.live_program). Random ops always stay: they advance the generator.
+
+# Operand banks per op (azero.ops: 0 none, 1 scalar, 2 vector, 3 matrix).
+cdef uint8_t in1_bank[NUM_OPS]
+cdef uint8_t in2_bank[NUM_OPS]
+cdef uint8_t out_bank[NUM_OPS]
+cdef int _op
+for _op in range(<int>NUM_OPS):
+    in1_bank[_op] = _ops.IN1_BANK[_op]
+    in2_bank[_op] = _ops.IN2_BANK[_op]
+    out_bank[_op] = _ops.OUT_BANK[_op]
+
+cdef bint eliminate_dead_code = True
+
+
+def set_dead_code_elimination(enabled: bool) -> bool:
+    """Run only the live instructions of a program (default) or all of them; returns the previous setting.
+    Results are identical either way; scripts/bench_executor.py turns it off to time every instruction."""
+    global eliminate_dead_code
+    previous = eliminate_dead_code
+    eliminate_dead_code = enabled
+    return previous
+
+
+cdef inline int _object(int bank, int address, int num_scalars, int num_scalars_vectors) noexcept nogil:
+    # Index of a memory object among the liveness flags: scalars, then vectors, then matrices.
+    if bank == 1:
+        return address
+    if bank == 2:
+        return num_scalars + address
+    return num_scalars_vectors + address
+
+
+cdef void _scan_backward(const Instruction* code, int32_t n, uint8_t* live, uint8_t* keep, int num_scalars,
+                         int num_scalars_vectors) noexcept nogil:
+    # Turn `live` (the objects read after the code) into the objects read before it, flagging each
+    # instruction kept (its output is read later, or it is a random op) or not.
+    cdef int32_t k
+    cdef int op, bank, target
+    for k in range(n - 1, -1, -1):
+        op = code[k].op
+        bank = out_bank[op]
+        keep[k] = 0
+        if bank == 0:
+            continue
+        target = _object(bank, code[k].out, num_scalars, num_scalars_vectors)
+        if not live[target] and not (op >= SCALAR_UNIFORM_SET and op <= MATRIX_GAUSSIAN_SET):
+            continue
+        keep[k] = 1
+        if op != VECTOR_CONST_SET and op != MATRIX_CONST_SET:   # these write one entry: the rest stays
+            live[target] = 0
+        bank = in1_bank[op]
+        if bank != 0:
+            live[_object(bank, code[k].in1, num_scalars, num_scalars_vectors)] = 1
+        bank = in2_bank[op]
+        if bank != 0:
+            live[_object(bank, code[k].in2, num_scalars, num_scalars_vectors)] = 1
+
+
 cdef bint _draws_random(const Program* program, int fn) noexcept nogil:
     # True if component function `fn` holds a random op (59-64: uniform and gaussian sets).
     cdef int32_t i
@@ -179,6 +246,18 @@ cdef class Evaluator:
         self.records = NULL
         self.keys = NULL
         self.indices = NULL
+        self.live_code = NULL
+        self.live_keep = NULL
+        self.live_capacity = 0
+        self.live_now = NULL
+        self.live_in_predict = NULL
+        self.live_in_learn = NULL
+        self.memo_hash = NULL
+        self.memo_sizes = NULL
+        self.memo_code = NULL
+        self.memo_tasks = NULL
+        self.errors_hashes = NULL
+        self.hash_records = NULL
 
     def __init__(self, tasks, *, int num_scalars=20, int num_vectors=20, int num_matrices=20,
                  double max_abs_error=100.0, str combine="mean", fec=None, budget=None, op_costs=None):
@@ -265,6 +344,29 @@ cdef class Evaluator:
         if (self.lane_cells == NULL or self.lane_work == NULL or self.task_train == NULL or self.keys == NULL
                 or self.indices == NULL or (self.use_fec and self.records == NULL)):
             raise MemoryError()
+        self.num_objects = num_scalars + num_vectors + num_matrices
+        self.live_now = <uint8_t*>malloc(3 * self.num_objects)
+        if self.live_now == NULL:
+            raise MemoryError()
+        self.live_in_predict = self.live_now + self.num_objects
+        self.live_in_learn = self.live_now + 2 * self.num_objects
+        cdef int memo_slots = MEMO_MAX_SLOTS
+        if self.use_fec:
+            self.memo_shift = 64 - 12
+            while memo_slots > 64 and memo_slots * self.num_tasks > MEMO_TASK_ENTRIES:
+                memo_slots //= 2
+                self.memo_shift += 1
+            self.memo_hash = <uint64_t*>malloc(memo_slots * sizeof(uint64_t))
+            self.memo_sizes = <int32_t*>malloc(3 * memo_slots * sizeof(int32_t))
+            self.memo_code = <Instruction*>malloc(<size_t>memo_slots * MEMO_CODE * sizeof(Instruction))
+            self.memo_tasks = <TaskMemo*>malloc(<size_t>memo_slots * self.num_tasks * sizeof(TaskMemo))
+            self.errors_hashes = <uint64_t*>malloc(self.num_tasks * sizeof(uint64_t))
+            self.hash_records = <const ErrorRecord**>malloc(self.num_tasks * sizeof(ErrorRecord*))
+            if (self.memo_hash == NULL or self.memo_sizes == NULL or self.memo_code == NULL
+                    or self.memo_tasks == NULL or self.errors_hashes == NULL or self.hash_records == NULL):
+                raise MemoryError()
+            for i in range(3 * memo_slots):
+                self.memo_sizes[i] = -1
 
     def __dealloc__(self):
         if self.mem_ready:
@@ -278,6 +380,15 @@ cdef class Evaluator:
         free(self.records)
         free(self.keys)
         free(self.indices)
+        free(self.live_code)
+        free(self.live_keep)
+        free(self.live_now)
+        free(self.memo_hash)
+        free(self.memo_sizes)
+        free(self.memo_code)
+        free(self.memo_tasks)
+        free(self.errors_hashes)
+        free(self.hash_records)
 
     cdef void evaluate_tasks(self, const Program* program, MT19937* rng) noexcept nogil:
         self.evaluate_task_range(program, rng, 0, self.num_tasks)
@@ -288,9 +399,17 @@ cdef class Evaluator:
         cdef int64_t max_train
         cdef double setup_cost = 0.0, train_cost = 0.0, budget, fitness
         cdef uint64_t key
-        if self.use_budget:
+        cdef const Program* live
+        cdef bint draws
+        cdef TaskMemo* memo
+        cdef int64_t steps
+        if self.use_budget:   # the cost counts every instruction, dead or not
             setup_cost = _cost(program, SETUP, self.op_costs)
             train_cost = _cost(program, PREDICT, self.op_costs) + _cost(program, LEARN, self.op_costs)
+        if eliminate_dead_code:
+            live = self.live_program(program)
+            if live != NULL:
+                program = live
         for i in range(first, last):
             t = &self.tasks[i]
             max_train = t.n_train * t.num_epochs
@@ -304,21 +423,54 @@ cdef class Evaluator:
         if (lane_kernel == NULL or self.features_size < lane_min_features or _draws_random(program, PREDICT)
                 or _draws_random(program, LEARN)):
             # One task at a time: random ops in Predict or Learn interleave their draws with training.
+            # A program without random ops never reads the FEC generator: skip copying its 2.5 kB state.
+            draws = _draws_random(program, SETUP) or _draws_random(program, PREDICT) or _draws_random(program, LEARN)
+            if self.use_fec:
+                # All pre-runs first (each on a fresh FEC generator, never the search stream; the same live
+                # program always gives the same errors and steps, so the memo may hold them), then all keys
+                # hashed side by side, then lookup, main run on a miss and insert, task by task.
+                memo = self.memo_entry() if program == &self.live else NULL
+                for i in range(first, last):
+                    self.hash_records[i] = NULL
+                    if memo != NULL and memo[i].fec_steps >= 0:
+                        self.errors_hashes[i] = memo[i].fec_errors_hash
+                        self.num_train_steps += memo[i].fec_steps
+                        continue
+                    if draws:
+                        self.fec_gen = self.fec_seeded
+                    steps = self.num_train_steps
+                    execute(program, &self.tasks[i], &self.mem, self.fec_num_train, self.fec_num_valid,
+                            &self.fec_gen, self.max_abs_error, &self.num_train_steps, &self.records[i])
+                    self.hash_records[i] = &self.records[i]
+                    if memo != NULL:
+                        memo[i].fec_steps = self.num_train_steps - steps
+                fec_errors_hashes(self.errors_hashes + first, self.hash_records + first, last - first)
+                fec_finish_keys(self.keys + first, self.errors_hashes + first, first, self.task_train + first,
+                                last - first)
+                for i in range(first, last):
+                    if memo != NULL and self.hash_records[i] != NULL:
+                        memo[i].fec_errors_hash = self.errors_hashes[i]
+                    if not self.fec.c_lookup(self.keys[i], &fitness):
+                        # The main run draws from `rng`: reused from the memo only for programs that draw nothing.
+                        if memo != NULL and not draws and memo[i].main_train == self.task_train[i]:
+                            fitness = memo[i].main_fitness
+                            self.num_train_steps += memo[i].main_steps
+                        else:
+                            t = &self.tasks[i]
+                            steps = self.num_train_steps
+                            fitness = execute(program, t, &self.mem, self.task_train[i], t.n_valid, rng,
+                                              self.max_abs_error, &self.num_train_steps, NULL)
+                            if memo != NULL and not draws:
+                                memo[i].main_train = self.task_train[i]
+                                memo[i].main_steps = self.num_train_steps - steps
+                                memo[i].main_fitness = fitness
+                        self.fec.c_insert(self.keys[i], fitness)
+                    self.task_fitness[i] = fitness
+                return
             for i in range(first, last):
                 t = &self.tasks[i]
-                if self.use_fec:
-                    self.fec_gen = self.fec_seeded
-                    execute(program, t, &self.mem, self.fec_num_train, self.fec_num_valid, &self.fec_gen,
-                            self.max_abs_error, &self.num_train_steps, &self.records[i])
-                    key = fec_key(&self.records[i], i, self.task_train[i])
-                    if not self.fec.c_lookup(key, &fitness):
-                        fitness = execute(program, t, &self.mem, self.task_train[i], t.n_valid, rng,
-                                          self.max_abs_error, &self.num_train_steps, NULL)
-                        self.fec.c_insert(key, fitness)
-                else:
-                    fitness = execute(program, t, &self.mem, self.task_train[i], t.n_valid, rng,
-                                      self.max_abs_error, &self.num_train_steps, NULL)
-                self.task_fitness[i] = fitness
+                self.task_fitness[i] = execute(program, t, &self.mem, self.task_train[i], t.n_valid, rng,
+                                               self.max_abs_error, &self.num_train_steps, NULL)
             return
         count = 0
         for i in range(first, last):
@@ -429,6 +581,116 @@ cdef class Evaluator:
         if not fec_prerun:
             for l in range(count):
                 self.task_fitness[indices[l]] = b.fitness[l]
+
+    cdef const Program* live_program(self, const Program* program) noexcept nogil:
+        # Backward liveness over the execution's flow: Setup, then Predict and Learn in any interleaving
+        # (train steps, validation, epochs), each Predict and Learn starting with fresh s0 and v0, and s1 read
+        # after every Predict. The live-in sets of Predict and Learn grow to a fixed point.
+        cdef int32_t total = program.size[SETUP] + program.size[PREDICT] + program.size[LEARN]
+        cdef int S = self.mem.num_scalars
+        cdef int SV = S + self.mem.num_vectors
+        cdef int n = self.num_objects
+        cdef uint8_t* live = self.live_now
+        cdef uint8_t* keep
+        cdef Instruction* code
+        cdef const Instruction* source
+        cdef Instruction* target
+        cdef bint changed = True
+        cdef int fn, c
+        cdef int32_t k, start, count, offset
+        if total > self.live_capacity:
+            code = <Instruction*>realloc(self.live_code, total * sizeof(Instruction))
+            if code == NULL:
+                return NULL
+            self.live_code = code
+            keep = <uint8_t*>realloc(self.live_keep, total)
+            if keep == NULL:
+                return NULL
+            self.live_keep = keep
+            self.live_capacity = total
+        keep = self.live_keep
+        memset(self.live_in_predict, 0, n)
+        memset(self.live_in_learn, 0, n)
+        while changed:
+            # After a Predict: the prediction s1 and what the next Learn or Predict reads.
+            for c in range(n):
+                live[c] = self.live_in_predict[c] | self.live_in_learn[c]
+            live[0] = 0
+            live[S] = 0
+            live[1] = 1
+            _scan_backward(program.fn[PREDICT], program.size[PREDICT], live, keep + program.size[SETUP], S, SV)
+            changed = memcmp(live, self.live_in_predict, n) != 0
+            memcpy(self.live_in_predict, live, n)
+            # After a Learn: what the next Predict reads.
+            live[0] = 0
+            live[S] = 0
+            _scan_backward(program.fn[LEARN], program.size[LEARN], live,
+                           keep + program.size[SETUP] + program.size[PREDICT], S, SV)
+            if memcmp(live, self.live_in_learn, n) != 0:
+                changed = True
+            memcpy(self.live_in_learn, live, n)
+        # After Setup: what the first Predict reads.
+        memcpy(live, self.live_in_predict, n)
+        live[0] = 0
+        live[S] = 0
+        _scan_backward(program.fn[SETUP], program.size[SETUP], live, keep, S, SV)
+        count = 0
+        offset = 0
+        for fn in range(3):
+            start = count
+            for k in range(program.size[fn]):
+                if keep[offset + k]:
+                    # Field by field onto zeros: padding bytes are zero, so equal programs compare equal.
+                    source = &program.fn[fn][k]
+                    target = &self.live_code[count]
+                    memset(target, 0, sizeof(Instruction))
+                    target.op = source.op
+                    target.in1 = source.in1
+                    target.in2 = source.in2
+                    target.out = source.out
+                    target.activation = source.activation
+                    target.f0 = source.f0
+                    target.f1 = source.f1
+                    target.f2 = source.f2
+                    count += 1
+            offset += program.size[fn]
+            self.live.fn[fn] = self.live_code + start
+            self.live_sizes[fn] = count - start
+            self.live.capacity[fn] = count - start
+        self.live.size = self.live_sizes
+        return &self.live
+
+    cdef TaskMemo* memo_entry(self) noexcept nogil:
+        cdef int32_t total = self.live_sizes[SETUP] + self.live_sizes[PREDICT] + self.live_sizes[LEARN]
+        cdef const uint64_t* words = <const uint64_t*>self.live_code
+        cdef int num_words = total * <int>(sizeof(Instruction) // 8)
+        cdef uint64_t h = 0x243f6a8885a308d3ULL
+        cdef int k, fn, i
+        cdef size_t slot
+        cdef TaskMemo* entry
+        if self.memo_tasks == NULL or total > MEMO_CODE:
+            return NULL
+        for k in range(num_words):
+            h = (h ^ words[k]) * 0x9e3779b97f4a7c15ULL
+            h ^= h >> 29
+        for fn in range(3):
+            h = (h ^ <uint64_t>self.live_sizes[fn]) * 0x9e3779b97f4a7c15ULL
+            h ^= h >> 29
+        slot = <size_t>(h >> self.memo_shift)
+        entry = self.memo_tasks + slot * self.num_tasks
+        if (self.memo_hash[slot] == h and self.memo_sizes[3 * slot] == self.live_sizes[SETUP]
+                and self.memo_sizes[3 * slot + 1] == self.live_sizes[PREDICT]
+                and self.memo_sizes[3 * slot + 2] == self.live_sizes[LEARN]
+                and memcmp(self.memo_code + slot * MEMO_CODE, self.live_code, total * sizeof(Instruction)) == 0):
+            return entry
+        self.memo_hash[slot] = h
+        for fn in range(3):
+            self.memo_sizes[3 * slot + fn] = self.live_sizes[fn]
+        memcpy(self.memo_code + slot * MEMO_CODE, self.live_code, total * sizeof(Instruction))
+        for i in range(self.num_tasks):
+            entry[i].fec_steps = -1
+            entry[i].main_train = -1
+        return entry
 
     cdef double combine_prefix(self, int n) noexcept nogil:
         cdef int i, j

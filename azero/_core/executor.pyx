@@ -224,9 +224,109 @@ cdef inline bint fraction_index(int F, float f, int* idx) noexcept nogil:
 # ---------------------------------------------------------------------------------------------------------
 # The instruction loop.
 
-cdef void run_code(Dim* dim, const Instruction* code, int32_t n, double* s, double* v, double* m,
-                   MT19937* rng) noexcept nogil:
+# A training or validation loop run inside the instruction loop (interpret), so that a train step costs no
+# function call: when Predict or Learn ends, next_segment does what train() and validate() did between them.
+cdef enum:
+    LOOP_TRAIN = 1
+    LOOP_VALIDATE = 2
+
+cdef struct StepLoop:
+    int mode
+    const TaskData* task
+    const int64_t* order         # training: the epoch's order of examples, NULL for the identity (epoch 0)
+    int64_t count                # steps / validation examples to run (>= 1)
+    int64_t index                # the current one
+    const Instruction* predict
+    int32_t n_predict
+    const Instruction* learn
+    int32_t n_learn
+    bint learning                # training: Learn is running (else Predict)
+    bint accuracy
+    double max_abs_error
+    ErrorRecord* record
+    const double* features       # training: the current example
+    double label
+    double loss                  # validation: the running sum
+    bint stopped                 # out: an error was NaN or too large at `index`
+
+
+cdef inline void load_train_example(StepLoop* loop, int F, double* s, double* v) noexcept nogil:
+    cdef int64_t example = loop.order[loop.index] if loop.order != NULL else loop.index
+    loop.features = loop.task.train_features + example * F
+    loop.label = loop.task.train_labels[example]
+    memcpy(v, loop.features, F * sizeof(double))
+    s[0] = 0.0
+
+
+cdef inline bint next_segment(StepLoop* loop, int F, double* s, double* v, const Instruction** code,
+                              int32_t* n) noexcept nogil:
+    """Between two segments of a loop (docs/semantics.md §3.4, 3.5): returns False when the loop is done or
+    stopped, else points code/n at the next segment."""
+    cdef double err, label, e, p
+    if loop.mode == LOOP_TRAIN:
+        if not loop.learning:   # Predict of step `index` ended
+            if loop.accuracy:
+                s[1] = sigmoid(s[1])
+            err = fabs(loop.label - s[1])
+            if not (err <= loop.max_abs_error):   # NaN or too large; the stopping step counts
+                loop.stopped = True
+                return False
+            if loop.record != NULL and loop.record.n_train < MAX_RECORDED_ERRORS:
+                loop.record.train[loop.record.n_train] = err
+                loop.record.n_train += 1
+            memcpy(v, loop.features, F * sizeof(double))
+            s[0] = loop.label
+            loop.learning = True
+            code[0] = loop.learn
+            n[0] = loop.n_learn
+            return True
+        loop.index += 1   # Learn ended
+        if loop.index == loop.count:
+            return False
+        load_train_example(loop, F, s, v)
+        loop.learning = False
+        code[0] = loop.predict
+        n[0] = loop.n_predict
+        return True
+    # Validation: Predict of example `index` ended.
+    label = loop.task.valid_labels[loop.index]
+    if loop.accuracy:
+        p = sigmoid(s[1])
+        if p > 1.0 or p < 0.0:
+            e = INFINITY
+        elif (label > 0.5) == (p > 0.5):
+            e = 0.0
+        else:
+            e = 1.0
+        loop.loss += e
+    else:
+        e = label - s[1]
+        loop.loss += e * e
+    e = fabs(e)
+    if not (e <= loop.max_abs_error):   # NaN or too large
+        loop.stopped = True
+        return False
+    if loop.record != NULL and loop.record.n_valid < MAX_RECORDED_ERRORS:
+        loop.record.valid[loop.record.n_valid] = e
+        loop.record.n_valid += 1
+    loop.index += 1
+    if loop.index == loop.count:
+        return False
+    memcpy(v, loop.task.valid_features + loop.index * F, F * sizeof(double))
+    s[0] = 0.0
+    return True
+
+
+cdef inline void run_code(Dim* dim, const Instruction* code, int32_t n, double* s, double* v, double* m,
+                          MT19937* rng) noexcept nogil:
     """Run n instructions on the memory banks s, v (F entries each), m (F*F entries each)."""
+    interpret(dim, code, n, s, v, m, rng, NULL)
+
+
+cdef void interpret(Dim* dim, const Instruction* code, int32_t n, double* s, double* v, double* m,
+                    MT19937* rng, StepLoop* loop) noexcept nogil:
+    """Run n instructions on the memory banks s, v (F entries each), m (F*F entries each); then, with a
+    loop, its next segments until it is done."""
     cdef int F = dim_size(dim)
     cdef int FF = F * F
     cdef const Instruction* ins
@@ -239,299 +339,333 @@ cdef void run_code(Dim* dim, const Instruction* code, int32_t n, double* s, doub
     cdef int i, j, r, c
     cdef int op
     cdef double tmp[1024]
-    for k in range(n):
-        ins = &code[k]
-        op = ins.op
-        if op == NO_OP:
-            pass
-        elif op == SCALAR_SUM:
-            s[ins.out] = s[ins.in1] + s[ins.in2]
-        elif op == SCALAR_DIFF:
-            s[ins.out] = s[ins.in1] - s[ins.in2]
-        elif op == SCALAR_PRODUCT:
-            s[ins.out] = s[ins.in1] * s[ins.in2]
-        elif op == SCALAR_DIVISION:
-            s[ins.out] = s[ins.in1] / s[ins.in2]
-        elif op == SCALAR_ABS:
-            s[ins.out] = fabs(s[ins.in1])
-        elif op == SCALAR_RECIPROCAL:
-            s[ins.out] = 1.0 / s[ins.in1]
-        elif op == SCALAR_SIN:
-            s[ins.out] = sin(s[ins.in1])
-        elif op == SCALAR_COS:
-            s[ins.out] = cos(s[ins.in1])
-        elif op == SCALAR_TAN:
-            s[ins.out] = tan(s[ins.in1])
-        elif op == SCALAR_ARCSIN:
-            s[ins.out] = asin(s[ins.in1])
-        elif op == SCALAR_ARCCOS:
-            s[ins.out] = acos(s[ins.in1])
-        elif op == SCALAR_ARCTAN:
-            s[ins.out] = atan(s[ins.in1])
-        elif op == SCALAR_EXP:
-            s[ins.out] = exp(s[ins.in1])
-        elif op == SCALAR_LOG:
-            s[ins.out] = log(s[ins.in1])
-        elif op == SCALAR_HEAVYSIDE:
-            s[ins.out] = 1.0 if s[ins.in1] >= 0.0 else 0.0
-        elif op == VECTOR_HEAVYSIDE:
-            a = v + ins.in1 * F
-            o = v + ins.out * F
-            for i in range(F):
-                o[i] = 1.0 if a[i] > 0.0 else 0.0
-        elif op == MATRIX_HEAVYSIDE:
-            a = m + ins.in1 * FF
-            o = m + ins.out * FF
-            for i in range(FF):
-                o[i] = 1.0 if a[i] > 0.0 else 0.0
-        elif op == SCALAR_VECTOR_PRODUCT:
-            x = s[ins.in1]
-            b = v + ins.in2 * F
-            o = v + ins.out * F
-            for i in range(F):
-                o[i] = b[i] * x
-        elif op == SCALAR_BROADCAST:
-            x = s[ins.in1]
-            o = v + ins.out * F
-            for i in range(F):
-                o[i] = x
-        elif op == VECTOR_RECIPROCAL:
-            a = v + ins.in1 * F
-            o = v + ins.out * F
-            for i in range(F):
-                o[i] = 1.0 / a[i]
-        elif op == VECTOR_NORM:
-            a = v + ins.in1 * F
-            s[ins.out] = sqrt(vec_dot(a, a, F))
-        elif op == VECTOR_ABS:
-            a = v + ins.in1 * F
-            o = v + ins.out * F
-            for i in range(F):
-                o[i] = fabs(a[i])
-        elif op == VECTOR_SUM:
-            a = v + ins.in1 * F
-            b = v + ins.in2 * F
-            o = v + ins.out * F
-            for i in range(F):
-                o[i] = a[i] + b[i]
-        elif op == VECTOR_DIFF:
-            a = v + ins.in1 * F
-            b = v + ins.in2 * F
-            o = v + ins.out * F
-            for i in range(F):
-                o[i] = a[i] - b[i]
-        elif op == VECTOR_PRODUCT:
-            a = v + ins.in1 * F
-            b = v + ins.in2 * F
-            o = v + ins.out * F
-            for i in range(F):
-                o[i] = a[i] * b[i]
-        elif op == VECTOR_DIVISION:
-            a = v + ins.in1 * F
-            b = v + ins.in2 * F
-            o = v + ins.out * F
-            for i in range(F):
-                o[i] = a[i] / b[i]
-        elif op == VECTOR_INNER_PRODUCT:
-            s[ins.out] = vec_dot(v + ins.in1 * F, v + ins.in2 * F, F)
-        elif op == VECTOR_OUTER_PRODUCT:
-            # Inputs copied to tmp first: gcc then knows the output cannot alias them and vectorises the rows.
-            memcpy(tmp, v + ins.in1 * F, F * sizeof(double))
-            memcpy(tmp + F, v + ins.in2 * F, F * sizeof(double))
-            o = m + ins.out * FF
-            for i in range(F):
-                x = tmp[i]
-                for j in range(F):
-                    o[i * F + j] = x * tmp[F + j]
-        elif op == SCALAR_MATRIX_PRODUCT:
-            x = s[ins.in1]
-            b = m + ins.in2 * FF
-            o = m + ins.out * FF
-            for i in range(FF):
-                o[i] = b[i] * x
-        elif op == MATRIX_RECIPROCAL:
-            a = m + ins.in1 * FF
-            o = m + ins.out * FF
-            for i in range(FF):
-                o[i] = 1.0 / a[i]
-        elif op == MATRIX_VECTOR_PRODUCT:
-            a = m + ins.in1 * FF
-            b = v + ins.in2 * F
-            for i in range(F):
-                tmp[i] = mv_row(a + i * F, b, F)
-            memcpy(v + ins.out * F, tmp, F * sizeof(double))   # via tmp: out may alias in2
-        elif op == VECTOR_COLUMN_BROADCAST:
-            a = v + ins.in1 * F
-            o = m + ins.out * FF
-            for i in range(F):
-                for j in range(F):
-                    o[i * F + j] = a[i]
-        elif op == VECTOR_ROW_BROADCAST:
-            a = v + ins.in1 * F
-            o = m + ins.out * FF
-            for i in range(F):
-                for j in range(F):
-                    o[i * F + j] = a[j]
-        elif op == MATRIX_NORM:
-            s[ins.out] = sqrt(mat_sumsq(m + ins.in1 * FF, F, F <= 8))
-        elif op == MATRIX_COLUMN_NORM:
-            a = m + ins.in1 * FF
-            o = v + ins.out * F
-            for j in range(F):
-                o[j] = sqrt(col_sumsq(a, j, F))
-        elif op == MATRIX_ROW_NORM:
-            a = m + ins.in1 * FF
-            o = v + ins.out * F
-            for i in range(F):
-                o[i] = sqrt(vec_dot(a + i * F, a + i * F, F))
-        elif op == MATRIX_TRANSPOSE:
-            a = m + ins.in1 * FF
-            o = m + ins.out * FF
-            if a == o:
+    cdef double t4[4]
+    while True:
+        for k in range(n):
+            ins = &code[k]
+            op = ins.op
+            if op == NO_OP:
+                pass
+            elif op == SCALAR_SUM:
+                s[ins.out] = s[ins.in1] + s[ins.in2]
+            elif op == SCALAR_DIFF:
+                s[ins.out] = s[ins.in1] - s[ins.in2]
+            elif op == SCALAR_PRODUCT:
+                s[ins.out] = s[ins.in1] * s[ins.in2]
+            elif op == SCALAR_DIVISION:
+                s[ins.out] = s[ins.in1] / s[ins.in2]
+            elif op == SCALAR_ABS:
+                s[ins.out] = fabs(s[ins.in1])
+            elif op == SCALAR_RECIPROCAL:
+                s[ins.out] = 1.0 / s[ins.in1]
+            elif op == SCALAR_SIN:
+                s[ins.out] = sin(s[ins.in1])
+            elif op == SCALAR_COS:
+                s[ins.out] = cos(s[ins.in1])
+            elif op == SCALAR_TAN:
+                s[ins.out] = tan(s[ins.in1])
+            elif op == SCALAR_ARCSIN:
+                s[ins.out] = asin(s[ins.in1])
+            elif op == SCALAR_ARCCOS:
+                s[ins.out] = acos(s[ins.in1])
+            elif op == SCALAR_ARCTAN:
+                s[ins.out] = atan(s[ins.in1])
+            elif op == SCALAR_EXP:
+                s[ins.out] = exp(s[ins.in1])
+            elif op == SCALAR_LOG:
+                s[ins.out] = log(s[ins.in1])
+            elif op == SCALAR_HEAVYSIDE:
+                s[ins.out] = 1.0 if s[ins.in1] >= 0.0 else 0.0
+            elif op == VECTOR_HEAVYSIDE:
+                a = v + ins.in1 * F
+                o = v + ins.out * F
                 for i in range(F):
-                    for j in range(i + 1, F):
-                        x = o[i * F + j]
-                        o[i * F + j] = o[j * F + i]
-                        o[j * F + i] = x
-            else:
+                    o[i] = 1.0 if a[i] > 0.0 else 0.0
+            elif op == MATRIX_HEAVYSIDE:
+                a = m + ins.in1 * FF
+                o = m + ins.out * FF
+                for i in range(FF):
+                    o[i] = 1.0 if a[i] > 0.0 else 0.0
+            elif op == SCALAR_VECTOR_PRODUCT:
+                x = s[ins.in1]
+                b = v + ins.in2 * F
+                o = v + ins.out * F
+                if F <= 4:   # all loads before the stores (out may be in2): gcc pairs the lanes
+                    for i in range(F):
+                        t4[i] = b[i] * x
+                    for i in range(F):
+                        o[i] = t4[i]
+                else:
+                    for i in range(F):
+                        o[i] = b[i] * x
+            elif op == SCALAR_BROADCAST:
+                x = s[ins.in1]
+                o = v + ins.out * F
+                for i in range(F):
+                    o[i] = x
+            elif op == VECTOR_RECIPROCAL:
+                a = v + ins.in1 * F
+                o = v + ins.out * F
+                for i in range(F):
+                    o[i] = 1.0 / a[i]
+            elif op == VECTOR_NORM:
+                a = v + ins.in1 * F
+                s[ins.out] = sqrt(vec_dot(a, a, F))
+            elif op == VECTOR_ABS:
+                a = v + ins.in1 * F
+                o = v + ins.out * F
+                for i in range(F):
+                    o[i] = fabs(a[i])
+            elif op == VECTOR_SUM:
+                a = v + ins.in1 * F
+                b = v + ins.in2 * F
+                o = v + ins.out * F
+                if F <= 4:
+                    for i in range(F):
+                        t4[i] = a[i] + b[i]
+                    for i in range(F):
+                        o[i] = t4[i]
+                else:
+                    for i in range(F):
+                        o[i] = a[i] + b[i]
+            elif op == VECTOR_DIFF:
+                a = v + ins.in1 * F
+                b = v + ins.in2 * F
+                o = v + ins.out * F
+                if F <= 4:
+                    for i in range(F):
+                        t4[i] = a[i] - b[i]
+                    for i in range(F):
+                        o[i] = t4[i]
+                else:
+                    for i in range(F):
+                        o[i] = a[i] - b[i]
+            elif op == VECTOR_PRODUCT:
+                a = v + ins.in1 * F
+                b = v + ins.in2 * F
+                o = v + ins.out * F
+                if F <= 4:
+                    for i in range(F):
+                        t4[i] = a[i] * b[i]
+                    for i in range(F):
+                        o[i] = t4[i]
+                else:
+                    for i in range(F):
+                        o[i] = a[i] * b[i]
+            elif op == VECTOR_DIVISION:
+                a = v + ins.in1 * F
+                b = v + ins.in2 * F
+                o = v + ins.out * F
+                if F <= 4:
+                    for i in range(F):
+                        t4[i] = a[i] / b[i]
+                    for i in range(F):
+                        o[i] = t4[i]
+                else:
+                    for i in range(F):
+                        o[i] = a[i] / b[i]
+            elif op == VECTOR_INNER_PRODUCT:
+                s[ins.out] = vec_dot(v + ins.in1 * F, v + ins.in2 * F, F)
+            elif op == VECTOR_OUTER_PRODUCT:
+                # Inputs copied to tmp first: gcc then knows the output cannot alias them and vectorises the rows.
+                memcpy(tmp, v + ins.in1 * F, F * sizeof(double))
+                memcpy(tmp + F, v + ins.in2 * F, F * sizeof(double))
+                o = m + ins.out * FF
+                for i in range(F):
+                    x = tmp[i]
+                    for j in range(F):
+                        o[i * F + j] = x * tmp[F + j]
+            elif op == SCALAR_MATRIX_PRODUCT:
+                x = s[ins.in1]
+                b = m + ins.in2 * FF
+                o = m + ins.out * FF
+                for i in range(FF):
+                    o[i] = b[i] * x
+            elif op == MATRIX_RECIPROCAL:
+                a = m + ins.in1 * FF
+                o = m + ins.out * FF
+                for i in range(FF):
+                    o[i] = 1.0 / a[i]
+            elif op == MATRIX_VECTOR_PRODUCT:
+                a = m + ins.in1 * FF
+                b = v + ins.in2 * F
+                for i in range(F):
+                    tmp[i] = mv_row(a + i * F, b, F)
+                memcpy(v + ins.out * F, tmp, F * sizeof(double))   # via tmp: out may alias in2
+            elif op == VECTOR_COLUMN_BROADCAST:
+                a = v + ins.in1 * F
+                o = m + ins.out * FF
                 for i in range(F):
                     for j in range(F):
-                        o[i * F + j] = a[j * F + i]
-        elif op == MATRIX_ABS:
-            a = m + ins.in1 * FF
-            o = m + ins.out * FF
-            for i in range(FF):
-                o[i] = fabs(a[i])
-        elif op == MATRIX_SUM:
-            a = m + ins.in1 * FF
-            b = m + ins.in2 * FF
-            o = m + ins.out * FF
-            for i in range(FF):
-                o[i] = a[i] + b[i]
-        elif op == MATRIX_DIFF:
-            a = m + ins.in1 * FF
-            b = m + ins.in2 * FF
-            o = m + ins.out * FF
-            for i in range(FF):
-                o[i] = a[i] - b[i]
-        elif op == MATRIX_PRODUCT:
-            a = m + ins.in1 * FF
-            b = m + ins.in2 * FF
-            o = m + ins.out * FF
-            for i in range(FF):
-                o[i] = a[i] * b[i]
-        elif op == MATRIX_DIVISION:
-            a = m + ins.in1 * FF
-            b = m + ins.in2 * FF
-            o = m + ins.out * FF
-            for i in range(FF):
-                o[i] = a[i] / b[i]
-        elif op == MATRIX_MATRIX_PRODUCT:
-            a = m + ins.in1 * FF
-            b = m + ins.in2 * FF
-            for i in range(F):
+                        o[i * F + j] = a[i]
+            elif op == VECTOR_ROW_BROADCAST:
+                a = v + ins.in1 * F
+                o = m + ins.out * FF
+                for i in range(F):
+                    for j in range(F):
+                        o[i * F + j] = a[j]
+            elif op == MATRIX_NORM:
+                s[ins.out] = sqrt(mat_sumsq(m + ins.in1 * FF, F, F <= 8))
+            elif op == MATRIX_COLUMN_NORM:
+                a = m + ins.in1 * FF
+                o = v + ins.out * F
                 for j in range(F):
-                    tmp[i * F + j] = mm_entry(a, b, i, j, F)
-            memcpy(m + ins.out * FF, tmp, FF * sizeof(double))  # via tmp: out may alias an input
-        elif op == SCALAR_MIN:
-            x = s[ins.in1]
-            y = s[ins.in2]
-            s[ins.out] = y if y < x else x
-        elif op == VECTOR_MIN:
-            a = v + ins.in1 * F
-            b = v + ins.in2 * F
-            o = v + ins.out * F
-            for i in range(F):
-                x = a[i]
-                y = b[i]
-                o[i] = y if y < x else x
-        elif op == MATRIX_MIN:
-            a = m + ins.in1 * FF
-            b = m + ins.in2 * FF
-            o = m + ins.out * FF
-            for i in range(FF):
-                x = a[i]
-                y = b[i]
-                o[i] = x if x < y else y
-        elif op == SCALAR_MAX:
-            x = s[ins.in1]
-            y = s[ins.in2]
-            s[ins.out] = y if x < y else x
-        elif op == VECTOR_MAX:
-            a = v + ins.in1 * F
-            b = v + ins.in2 * F
-            o = v + ins.out * F
-            for i in range(F):
-                x = a[i]
-                y = b[i]
-                o[i] = y if x < y else x
-        elif op == MATRIX_MAX:
-            a = m + ins.in1 * FF
-            b = m + ins.in2 * FF
-            o = m + ins.out * FF
-            for i in range(FF):
-                x = a[i]
-                y = b[i]
-                o[i] = x if x > y else y
-        elif op == VECTOR_MEAN:
-            s[ins.out] = vec_sum(v + ins.in1 * F, F) / F
-        elif op == MATRIX_MEAN:
-            s[ins.out] = mat_sum(m + ins.in1 * FF, F) / FF
-        elif op == MATRIX_ROW_MEAN:
-            a = m + ins.in1 * FF
-            o = v + ins.out * F
-            for i in range(F):
-                o[i] = vec_sum(a + i * F, F) / F
-        elif op == MATRIX_ROW_ST_DEV:
-            a = m + ins.in1 * FF
-            o = v + ins.out * F
-            for i in range(F):
-                mu = vec_sum(a + i * F, F) / F
-                o[i] = sqrt(vec_dot(a + i * F, a + i * F, F) / F - mu * mu)
-        elif op == VECTOR_ST_DEV:
-            a = v + ins.in1 * F
-            mu = vec_sum(a, F) / F
-            s[ins.out] = sqrt(vec_dot(a, a, F) / F - mu * mu)
-        elif op == MATRIX_ST_DEV:
-            a = m + ins.in1 * FF
-            mu = mat_sum(a, F) / FF
-            s[ins.out] = sqrt(mat_sumsq(a, F, F <= 4) / FF - mu * mu)
-        elif op == SCALAR_CONST_SET:
-            s[ins.out] = ins.activation
-        elif op == VECTOR_CONST_SET:
-            if fraction_index(F, ins.f0, &i):
-                v[ins.out * F + i] = <double> ins.f1
-        elif op == MATRIX_CONST_SET:
-            if fraction_index(F, ins.f0, &r) and fraction_index(F, ins.f1, &c):
-                m[ins.out * FF + r * F + c] = <double> ins.f2
-        elif op == SCALAR_UNIFORM_SET:
-            s[ins.out] = uniform_open(rng, <double> ins.f0, <double> ins.f1)
-        elif op == VECTOR_UNIFORM_SET:
-            lo = <double> ins.f0
-            hi = <double> ins.f1
-            o = v + ins.out * F
-            for i in range(F):
-                o[i] = uniform_open(rng, lo, hi)
-        elif op == MATRIX_UNIFORM_SET:
-            lo = <double> ins.f0
-            hi = <double> ins.f1
-            o = m + ins.out * FF
-            for i in range(FF):
-                o[i] = uniform_open(rng, lo, hi)
-        elif op == SCALAR_GAUSSIAN_SET:
-            s[ins.out] = gaussian(rng, <double> ins.f0, <double> ins.f1)
-        elif op == VECTOR_GAUSSIAN_SET:
-            lo = <double> ins.f0
-            hi = <double> ins.f1
-            o = v + ins.out * F
-            for i in range(F):
-                o[i] = gaussian(rng, lo, hi)
-        elif op == MATRIX_GAUSSIAN_SET:
-            lo = <double> ins.f0
-            hi = <double> ins.f1
-            o = m + ins.out * FF
-            for i in range(FF):
-                o[i] = gaussian(rng, lo, hi)
+                    o[j] = sqrt(col_sumsq(a, j, F))
+            elif op == MATRIX_ROW_NORM:
+                a = m + ins.in1 * FF
+                o = v + ins.out * F
+                for i in range(F):
+                    o[i] = sqrt(vec_dot(a + i * F, a + i * F, F))
+            elif op == MATRIX_TRANSPOSE:
+                a = m + ins.in1 * FF
+                o = m + ins.out * FF
+                if a == o:
+                    for i in range(F):
+                        for j in range(i + 1, F):
+                            x = o[i * F + j]
+                            o[i * F + j] = o[j * F + i]
+                            o[j * F + i] = x
+                else:
+                    for i in range(F):
+                        for j in range(F):
+                            o[i * F + j] = a[j * F + i]
+            elif op == MATRIX_ABS:
+                a = m + ins.in1 * FF
+                o = m + ins.out * FF
+                for i in range(FF):
+                    o[i] = fabs(a[i])
+            elif op == MATRIX_SUM:
+                a = m + ins.in1 * FF
+                b = m + ins.in2 * FF
+                o = m + ins.out * FF
+                for i in range(FF):
+                    o[i] = a[i] + b[i]
+            elif op == MATRIX_DIFF:
+                a = m + ins.in1 * FF
+                b = m + ins.in2 * FF
+                o = m + ins.out * FF
+                for i in range(FF):
+                    o[i] = a[i] - b[i]
+            elif op == MATRIX_PRODUCT:
+                a = m + ins.in1 * FF
+                b = m + ins.in2 * FF
+                o = m + ins.out * FF
+                for i in range(FF):
+                    o[i] = a[i] * b[i]
+            elif op == MATRIX_DIVISION:
+                a = m + ins.in1 * FF
+                b = m + ins.in2 * FF
+                o = m + ins.out * FF
+                for i in range(FF):
+                    o[i] = a[i] / b[i]
+            elif op == MATRIX_MATRIX_PRODUCT:
+                a = m + ins.in1 * FF
+                b = m + ins.in2 * FF
+                for i in range(F):
+                    for j in range(F):
+                        tmp[i * F + j] = mm_entry(a, b, i, j, F)
+                memcpy(m + ins.out * FF, tmp, FF * sizeof(double))  # via tmp: out may alias an input
+            elif op == SCALAR_MIN:
+                x = s[ins.in1]
+                y = s[ins.in2]
+                s[ins.out] = y if y < x else x
+            elif op == VECTOR_MIN:
+                a = v + ins.in1 * F
+                b = v + ins.in2 * F
+                o = v + ins.out * F
+                for i in range(F):
+                    x = a[i]
+                    y = b[i]
+                    o[i] = y if y < x else x
+            elif op == MATRIX_MIN:
+                a = m + ins.in1 * FF
+                b = m + ins.in2 * FF
+                o = m + ins.out * FF
+                for i in range(FF):
+                    x = a[i]
+                    y = b[i]
+                    o[i] = x if x < y else y
+            elif op == SCALAR_MAX:
+                x = s[ins.in1]
+                y = s[ins.in2]
+                s[ins.out] = y if x < y else x
+            elif op == VECTOR_MAX:
+                a = v + ins.in1 * F
+                b = v + ins.in2 * F
+                o = v + ins.out * F
+                for i in range(F):
+                    x = a[i]
+                    y = b[i]
+                    o[i] = y if x < y else x
+            elif op == MATRIX_MAX:
+                a = m + ins.in1 * FF
+                b = m + ins.in2 * FF
+                o = m + ins.out * FF
+                for i in range(FF):
+                    x = a[i]
+                    y = b[i]
+                    o[i] = x if x > y else y
+            elif op == VECTOR_MEAN:
+                s[ins.out] = vec_sum(v + ins.in1 * F, F) / F
+            elif op == MATRIX_MEAN:
+                s[ins.out] = mat_sum(m + ins.in1 * FF, F) / FF
+            elif op == MATRIX_ROW_MEAN:
+                a = m + ins.in1 * FF
+                o = v + ins.out * F
+                for i in range(F):
+                    o[i] = vec_sum(a + i * F, F) / F
+            elif op == MATRIX_ROW_ST_DEV:
+                a = m + ins.in1 * FF
+                o = v + ins.out * F
+                for i in range(F):
+                    mu = vec_sum(a + i * F, F) / F
+                    o[i] = sqrt(vec_dot(a + i * F, a + i * F, F) / F - mu * mu)
+            elif op == VECTOR_ST_DEV:
+                a = v + ins.in1 * F
+                mu = vec_sum(a, F) / F
+                s[ins.out] = sqrt(vec_dot(a, a, F) / F - mu * mu)
+            elif op == MATRIX_ST_DEV:
+                a = m + ins.in1 * FF
+                mu = mat_sum(a, F) / FF
+                s[ins.out] = sqrt(mat_sumsq(a, F, F <= 4) / FF - mu * mu)
+            elif op == SCALAR_CONST_SET:
+                s[ins.out] = ins.activation
+            elif op == VECTOR_CONST_SET:
+                if fraction_index(F, ins.f0, &i):
+                    v[ins.out * F + i] = <double> ins.f1
+            elif op == MATRIX_CONST_SET:
+                if fraction_index(F, ins.f0, &r) and fraction_index(F, ins.f1, &c):
+                    m[ins.out * FF + r * F + c] = <double> ins.f2
+            elif op == SCALAR_UNIFORM_SET:
+                s[ins.out] = uniform_open(rng, <double> ins.f0, <double> ins.f1)
+            elif op == VECTOR_UNIFORM_SET:
+                lo = <double> ins.f0
+                hi = <double> ins.f1
+                o = v + ins.out * F
+                for i in range(F):
+                    o[i] = uniform_open(rng, lo, hi)
+            elif op == MATRIX_UNIFORM_SET:
+                lo = <double> ins.f0
+                hi = <double> ins.f1
+                o = m + ins.out * FF
+                for i in range(FF):
+                    o[i] = uniform_open(rng, lo, hi)
+            elif op == SCALAR_GAUSSIAN_SET:
+                s[ins.out] = gaussian(rng, <double> ins.f0, <double> ins.f1)
+            elif op == VECTOR_GAUSSIAN_SET:
+                lo = <double> ins.f0
+                hi = <double> ins.f1
+                o = v + ins.out * F
+                for i in range(F):
+                    o[i] = gaussian(rng, lo, hi)
+            elif op == MATRIX_GAUSSIAN_SET:
+                lo = <double> ins.f0
+                hi = <double> ins.f1
+                o = m + ins.out * FF
+                for i in range(FF):
+                    o[i] = gaussian(rng, lo, hi)
+        if loop == NULL or not next_segment(loop, F, s, v, &code, &n):
+            return
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -561,31 +695,28 @@ cdef bint train(Dim* dim, const Program* program, const TaskData* task, Memory* 
     cdef int32_t n_predict = program.size[PREDICT]
     cdef int32_t n_learn = program.size[LEARN]
     cdef bint accuracy = task.eval_type == EVAL_ACCURACY
-    cdef const int64_t* order = NULL
-    cdef const double* features
-    cdef double label, err
-    cdef int64_t step, example
-    if epoch > 0:
-        order = task.epoch_orders + epoch * task.n_train
-    for step in range(steps):
-        example = order[step] if order != NULL else step
-        features = task.train_features + example * F
-        label = task.train_labels[example]
-        memcpy(v, features, F * sizeof(double))
-        s[0] = 0.0
-        run_code(dim, predict, n_predict, s, v, m, rng)
-        if accuracy:
-            s[1] = sigmoid(s[1])
-        err = fabs(label - s[1])
-        if not (err <= max_abs_error):   # NaN or too large; the stopping step counts
-            train_steps[0] += step + 1
-            return False
-        if record != NULL and record.n_train < MAX_RECORDED_ERRORS:
-            record.train[record.n_train] = err
-            record.n_train += 1
-        memcpy(v, features, F * sizeof(double))
-        s[0] = label
-        run_code(dim, learn, n_learn, s, v, m, rng)
+    cdef StepLoop loop
+    if steps == 0:
+        return True
+    loop.mode = LOOP_TRAIN
+    loop.task = task
+    loop.order = task.epoch_orders + epoch * task.n_train if epoch > 0 else NULL
+    loop.count = steps
+    loop.index = 0
+    loop.predict = predict
+    loop.n_predict = n_predict
+    loop.learn = learn
+    loop.n_learn = n_learn
+    loop.learning = False
+    loop.accuracy = accuracy
+    loop.max_abs_error = max_abs_error
+    loop.record = record
+    loop.stopped = False
+    load_train_example(&loop, F, s, v)
+    interpret(dim, predict, n_predict, s, v, m, rng, &loop)
+    if loop.stopped:
+        train_steps[0] += loop.index + 1
+        return False
     train_steps[0] += steps
     return True
 
@@ -602,32 +733,26 @@ cdef double validate(Dim* dim, const Program* program, const TaskData* task, Mem
     cdef int32_t n_predict = program.size[PREDICT]
     cdef bint accuracy = task.eval_type == EVAL_ACCURACY
     cdef int64_t n = num_valid_examples if num_valid_examples < task.n_valid else task.n_valid
-    cdef int64_t k
     cdef double loss = 0.0
-    cdef double label, e, p, abs_e
-    for k in range(n):
-        memcpy(v, task.valid_features + k * F, F * sizeof(double))
+    cdef StepLoop loop
+    if n > 0:
+        loop.mode = LOOP_VALIDATE
+        loop.task = task
+        loop.count = n
+        loop.index = 0
+        loop.predict = predict
+        loop.n_predict = n_predict
+        loop.accuracy = accuracy
+        loop.max_abs_error = max_abs_error
+        loop.record = record
+        loop.loss = 0.0
+        loop.stopped = False
+        memcpy(v, task.valid_features, F * sizeof(double))
         s[0] = 0.0
-        run_code(dim, predict, n_predict, s, v, m, rng)
-        label = task.valid_labels[k]
-        if accuracy:
-            p = sigmoid(s[1])
-            if p > 1.0 or p < 0.0:
-                e = INFINITY
-            elif (label > 0.5) == (p > 0.5):
-                e = 0.0
-            else:
-                e = 1.0
-            loss += e
-        else:
-            e = label - s[1]
-            loss += e * e
-        abs_e = fabs(e)
-        if not (abs_e <= max_abs_error):   # NaN or too large
+        interpret(dim, predict, n_predict, s, v, m, rng, &loop)
+        if loop.stopped:
             return 0.0
-        if record != NULL and record.n_valid < MAX_RECORDED_ERRORS:
-            record.valid[record.n_valid] = abs_e
-            record.n_valid += 1
+        loss = loop.loss
     loss /= task.n_valid
     if accuracy:
         return 1.0 - loss

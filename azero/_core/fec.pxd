@@ -8,6 +8,17 @@ cdef uint64_t std_hash_double(double x) noexcept nogil
 # The reference's key: HashCombine from seed 42 over std::hash<double> of each train error, each valid error,
 # then the task index and the budgeted train-example count.
 cdef uint64_t fec_key(const ErrorRecord* record, int64_t task_index, int64_t num_train) noexcept nogil
+# fec_key in two steps: the hash of the recorded errors, then the task index and train count folded in.
+cdef uint64_t fec_errors_hash(const ErrorRecord* record) noexcept nogil
+cdef uint64_t fec_finish_key(uint64_t errors_hash, int64_t task_index, int64_t num_train) noexcept nogil
+# Several tasks' keys at once (HashCombine chains side by side, CHAIN_WIDTH at a time; same values as above):
+# hashes[c] = fec_errors_hash(records[c]) for each c < count whose records[c] is not NULL (others unchanged);
+# keys[c] = fec_finish_key(hashes[c], first_index + c, num_train[c]).
+cdef enum:
+    CHAIN_WIDTH = 4
+cdef void fec_errors_hashes(uint64_t* hashes, const ErrorRecord* const* records, int count) noexcept nogil
+cdef void fec_finish_keys(uint64_t* keys, const uint64_t* hashes, int64_t first_index, const int64_t* num_train,
+                          int count) noexcept nogil
 
 cdef class FECache:
     cdef readonly int64_t capacity        # cache_size

@@ -43,16 +43,128 @@ cdef uint64_t std_hash_double(double x) noexcept nogil:
     return _shift_mix(h)
 
 
-cdef uint64_t fec_key(const ErrorRecord* record, int64_t task_index, int64_t num_train) noexcept nogil:
+cdef uint64_t fec_errors_hash(const ErrorRecord* record) noexcept nogil:
     cdef uint64_t seed = 42
     cdef int i
     for i in range(record.n_train):
         seed = combine_hash(seed, std_hash_double(record.train[i]))
     for i in range(record.n_valid):
         seed = combine_hash(seed, std_hash_double(record.valid[i]))
-    seed = combine_hash(seed, <uint64_t>task_index)
-    seed = combine_hash(seed, <uint64_t>num_train)
     return seed
+
+
+cdef uint64_t fec_finish_key(uint64_t errors_hash, int64_t task_index, int64_t num_train) noexcept nogil:
+    return combine_hash(combine_hash(errors_hash, <uint64_t>task_index), <uint64_t>num_train)
+
+
+cdef uint64_t fec_key(const ErrorRecord* record, int64_t task_index, int64_t num_train) noexcept nogil:
+    return fec_finish_key(fec_errors_hash(record), task_index, num_train)
+
+
+cdef extern from *:
+    """
+    #include <string.h>
+    /* Four HashCombine chains side by side (rng.pxd combine_hash, lane by lane, in GCC vector extensions):
+       chain l folds values[4 * j + l], j = 0 .. n - 1, into seeds[l]. Integer arithmetic only, so every build
+       gives the same values; an AVX2 clone (one register for the four lanes instead of two SSE2 registers) is
+       picked when the library loads, where the CPU has it. */
+    typedef uint64_t azero_u64x4 __attribute__((vector_size(32)));
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+    __attribute__((target_clones("avx2", "default")))
+    #endif
+    static void azero_combine_chains4(uint64_t* seeds, const uint64_t* values, int n) {
+        azero_u64x4 seed, a, b, c;
+        const azero_u64x4 golden = {0x9e3779b9u, 0x9e3779b9u, 0x9e3779b9u, 0x9e3779b9u};
+        int j;
+        memcpy(&seed, seeds, sizeof seed);
+        for (j = 0; j < n; j++) {
+            a = golden;
+            b = seed;
+            memcpy(&c, values + 4 * j, sizeof c);
+            a -= b; a -= c; a ^= c >> 43;
+            b -= c; b -= a; b ^= a << 9;
+            c -= a; c -= b; c ^= b >> 8;
+            a -= b; a -= c; a ^= c >> 38;
+            b -= c; b -= a; b ^= a << 23;
+            c -= a; c -= b; c ^= b >> 5;
+            a -= b; a -= c; a ^= c >> 35;
+            b -= c; b -= a; b ^= a << 49;
+            c -= a; c -= b; c ^= b >> 11;
+            a -= b; a -= c; a ^= c >> 12;
+            b -= c; b -= a; b ^= a << 18;
+            c -= a; c -= b; c ^= b >> 22;
+            seed = c;
+        }
+        memcpy(seeds, &seed, sizeof seed);
+    }
+    """
+    void combine_chains4 "azero_combine_chains4"(uint64_t* seeds, const uint64_t* values, int n) noexcept nogil
+
+
+cdef void fec_errors_hashes(uint64_t* hashes, const ErrorRecord* const* records, int count) noexcept nogil:
+    # The records (NULL entries skipped) in groups of CHAIN_WIDTH: every error hashed into values[4 * j + lane],
+    # the chains' common length side by side, then each chain's remaining values alone. A last group that is
+    # not full idles its spare lanes.
+    cdef uint64_t values[(2 * MAX_RECORDED_ERRORS) * CHAIN_WIDTH]
+    cdef uint64_t seeds[CHAIN_WIDTH]
+    cdef int lengths[CHAIN_WIDTH]
+    cdef int owner[CHAIN_WIDTH]
+    cdef int c = 0
+    cdef int lane, used, j, n, common
+    cdef const ErrorRecord* r
+    while c < count:
+        used = 0
+        common = 2 * MAX_RECORDED_ERRORS
+        while used < CHAIN_WIDTH and c < count:
+            r = records[c]
+            if r != NULL:
+                n = 0
+                for j in range(r.n_train):
+                    values[4 * n + used] = std_hash_double(r.train[j])
+                    n += 1
+                for j in range(r.n_valid):
+                    values[4 * n + used] = std_hash_double(r.valid[j])
+                    n += 1
+                lengths[used] = n
+                owner[used] = c
+                if n < common:
+                    common = n
+                used += 1
+            c += 1
+        if used == 0:
+            break
+        for lane in range(CHAIN_WIDTH):
+            seeds[lane] = 42
+            if lane >= used:
+                for j in range(common):
+                    values[4 * j + lane] = 0
+        combine_chains4(seeds, values, common)
+        for lane in range(used):
+            for j in range(common, lengths[lane]):
+                seeds[lane] = combine_hash(seeds[lane], values[4 * j + lane])
+            hashes[owner[lane]] = seeds[lane]
+
+
+cdef void fec_finish_keys(uint64_t* keys, const uint64_t* hashes, int64_t first_index, const int64_t* num_train,
+                          int count) noexcept nogil:
+    cdef uint64_t values[2 * CHAIN_WIDTH]
+    cdef uint64_t seeds[CHAIN_WIDTH]
+    cdef int first, lane, c
+    for first in range(0, count, 4):   # CHAIN_WIDTH
+        for lane in range(CHAIN_WIDTH):
+            c = first + lane
+            if c < count:
+                seeds[lane] = hashes[c]
+                values[lane] = <uint64_t>(first_index + c)
+                values[CHAIN_WIDTH + lane] = <uint64_t>num_train[c]
+            else:
+                seeds[lane] = 0
+                values[lane] = 0
+                values[CHAIN_WIDTH + lane] = 0
+        combine_chains4(seeds, values, 2)
+        for lane in range(CHAIN_WIDTH):
+            if first + lane < count:
+                keys[first + lane] = seeds[lane]
 
 
 def hash_double(double x) -> int:
