@@ -224,7 +224,7 @@ cdef inline void lv_mv(const double* a, const double* b, int F, int L, double* t
 cdef inline void lv_mm(const double* a, const double* b, int F, int L, double* out) noexcept nogil:
     """MATRIX_MATRIX_PRODUCT into out (must not alias a or b): R_mm per entry (T for F <= 4, else S0)."""
     cdef int i, j, k, l
-    cdef double acc
+    cdef double acc[MAX_LANES]
     cdef double* o
     for i in range(F):
         for j in range(F):
@@ -238,11 +238,14 @@ cdef inline void lv_mm(const double* a, const double* b, int F, int L, double* o
                             + (a[(i * 4 + 2) * L + l] * b[(8 + j) * L + l]
                                + a[(i * 4 + 3) * L + l] * b[(12 + j) * L + l]))
             else:
+                # Every lane sums from +0 over k in order; the lane loop innermost vectorises.
                 for l in range(L):
-                    acc = 0.0
-                    for k in range(F):
-                        acc = acc + a[(i * F + k) * L + l] * b[(k * F + j) * L + l]
-                    o[l] = acc
+                    acc[l] = 0.0
+                for k in range(F):
+                    for l in range(L):
+                        acc[l] = acc[l] + a[(i * F + k) * L + l] * b[(k * F + j) * L + l]
+                for l in range(L):
+                    o[l] = acc[l]
 
 
 cdef inline bint lane_fraction_index(int F, float f, int* idx) noexcept nogil:
@@ -275,6 +278,7 @@ cdef void lane_code(LDim* dim, Lanes* lanes, const Instruction* code, int32_t n,
     cdef int i, j, l, r, c, op
     cdef double va[32 * MAX_LANES]
     cdef double vb[32 * MAX_LANES]
+    cdef double sc[MAX_LANES]
     for k in range(n):
         ins = &code[k]
         op = ins.op
@@ -362,17 +366,19 @@ cdef void lane_code(LDim* dim, Lanes* lanes, const Instruction* code, int32_t n,
             for i in range(FFL):
                 o[i] = 1.0 if a[i] > 0.0 else 0.0
         elif op == SCALAR_VECTOR_PRODUCT:
-            a = s + ins.in1 * L
+            # The scalar lanes copied to a local first: gcc then knows the output cannot alias them.
+            memcpy(sc, s + ins.in1 * L, L * sizeof(double))
             b = v + ins.in2 * FL
             o = v + ins.out * FL
             for i in range(F):
                 for l in range(L):
-                    o[i * L + l] = b[i * L + l] * a[l]
+                    o[i * L + l] = b[i * L + l] * sc[l]
         elif op == SCALAR_BROADCAST:
-            a = s + ins.in1 * L
+            memcpy(sc, s + ins.in1 * L, L * sizeof(double))
             o = v + ins.out * FL
             for i in range(F):
-                memcpy(o + i * L, a, L * sizeof(double))
+                for l in range(L):
+                    o[i * L + l] = sc[l]
         elif op == VECTOR_RECIPROCAL:
             a = v + ins.in1 * FL
             o = v + ins.out * FL
@@ -416,12 +422,12 @@ cdef void lane_code(LDim* dim, Lanes* lanes, const Instruction* code, int32_t n,
                     for l in range(L):
                         o[(i * F + j) * L + l] = va[i * L + l] * vb[j * L + l]
         elif op == SCALAR_MATRIX_PRODUCT:
-            a = s + ins.in1 * L
+            memcpy(sc, s + ins.in1 * L, L * sizeof(double))
             b = m + ins.in2 * FFL
             o = m + ins.out * FFL
             for i in range(FF):
                 for l in range(L):
-                    o[i * L + l] = b[i * L + l] * a[l]
+                    o[i * L + l] = b[i * L + l] * sc[l]
         elif op == MATRIX_RECIPROCAL:
             a = m + ins.in1 * FFL
             o = m + ins.out * FFL
@@ -433,16 +439,18 @@ cdef void lane_code(LDim* dim, Lanes* lanes, const Instruction* code, int32_t n,
             lv_mv(m + ins.in1 * FFL, vb, F, L, t, va)
             memcpy(v + ins.out * FL, va, FL * sizeof(double))
         elif op == VECTOR_COLUMN_BROADCAST:
-            a = v + ins.in1 * FL
+            memcpy(va, v + ins.in1 * FL, FL * sizeof(double))
             o = m + ins.out * FFL
             for i in range(F):
                 for j in range(F):
-                    memcpy(o + (i * F + j) * L, a + i * L, L * sizeof(double))
+                    for l in range(L):
+                        o[(i * F + j) * L + l] = va[i * L + l]
         elif op == VECTOR_ROW_BROADCAST:
-            a = v + ins.in1 * FL
+            memcpy(va, v + ins.in1 * FL, FL * sizeof(double))
             o = m + ins.out * FFL
             for i in range(F):
-                memcpy(o + i * FL, a, FL * sizeof(double))
+                for j in range(FL):
+                    o[i * FL + j] = va[j]
         elif op == MATRIX_NORM:
             lv_mat_sumsq(m + ins.in1 * FFL, F, F <= 8, L, t, t + FFL)
             o = s + ins.out * L
