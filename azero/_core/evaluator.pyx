@@ -9,7 +9,9 @@ the lane kernel (azero/_core/lanes.pxi), one task per SIMD lane, with bit-identi
 reference observes is kept: Setups run per task in task order on the caller's generator (training then draws
 nothing), FEC pre-runs each start from a fresh FEC generator, and FEC lookups and inserts happen in task order
 with a placeholder fitness that is filled in once the missed tasks have run (a key holds its task index, so no
-task of the evaluation can hit another's placeholder, barring a 64-bit hash collision). The kernel is compiled
+task of the evaluation can hit another's placeholder, barring a 64-bit hash collision). The lanes run Predict and
+Learn without their dead instructions (azero._core.liveness: outputs that nothing reads), which changes no
+result. The kernel is compiled
 for several SIMD levels; the best one this CPU runs is chosen when this module loads (AZERO_SIMD=off|sse2|avx2|
 avx512 forces one; "off" evaluates one task at a time).
 """

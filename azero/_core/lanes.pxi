@@ -9,7 +9,8 @@
 #
 # The batch arrives with Setup already run per task (by the executor, in task order, so the random stream is
 # the reference's); Predict and Learn must hold no random op (the evaluator falls back to one task at a time
-# otherwise). Lanes stop independently (early stop masks); stopped lanes keep computing, unobserved.
+# otherwise) and come without their dead instructions (azero._core.liveness), with flags saying whether they
+# read the features. Lanes stop independently (early stop masks); stopped lanes keep computing, unobserved.
 from libc.math cimport sin, cos, tan, asin, acos, atan, exp, log, sqrt, fabs, isnan, isinf, INFINITY
 from libc.stdint cimport int32_t, int64_t, uintptr_t
 from libc.string cimport memcpy
