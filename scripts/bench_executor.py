@@ -190,7 +190,7 @@ def live_share(code, memory) -> str:
     return f"live {int(keep_predict.sum() + keep_learn.sum())}/{len(keep_predict) + len(keep_learn)}"
 
 
-LINE = re.compile(r"^(\w+)\s+F=\s*(\d+) .* one task\s+([0-9.]+) ns/instr\s+10 tasks\s+([0-9.]+) ns/instr per task"
+LINE = re.compile(r"^(\w+)\s+F=\s*(\d+) .* one task\s+(-?[0-9.]+) ns/instr\s+10 tasks\s+(-?[0-9.]+) ns/instr per task"
                   r"\s+\(10-task fitness (\S+);")
 
 
