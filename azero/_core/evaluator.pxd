@@ -41,6 +41,16 @@ cdef class Evaluator:
     # cell) and scratch; per task: the train examples of the running evaluation, the FEC pre-run's recorded
     # errors and key; a list of task indices. See evaluate_task_range.
     cdef LaneBatch batch
+    # The program the lanes run: Setup as given, Predict and Learn without their dead instructions
+    # (azero._core.liveness), which live in lane_code; prune_scratch is the analysis' work space.
+    cdef Program lane_program
+    cdef int32_t lane_sizes[3]
+    cdef Instruction* lane_code
+    cdef int32_t lane_code_capacity
+    cdef char* prune_scratch
+    cdef size_t prune_scratch_capacity
+    cdef bint predict_reads_features
+    cdef bint learn_reads_features
     cdef double* lane_cells
     cdef double* lane_work
     cdef int num_cells
@@ -89,6 +99,9 @@ cdef class Evaluator:
     # Run the given tasks (indices, in order) as execute() would, one after another: Setup draws from `rng`
     # (FEC pre-runs: from a fresh copy of the FEC generator per task, with errors recorded into records[i]);
     # consecutive tasks that fit one lane batch train together. Fills task_fitness[i] of main runs.
+    # Point lane_program at `program` with dead Predict and Learn instructions removed (or at `program` itself
+    # if the buffers cannot grow).
+    cdef void prune_for_lanes(self, const Program* program) noexcept nogil
     cdef void run_tasks(self, const Program* program, MT19937* rng, const int* indices, int count,
                         bint fec_prerun) noexcept nogil
     cdef void run_batch(self, const Program* program, MT19937* rng, const int* indices, int count,

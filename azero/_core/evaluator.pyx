@@ -9,7 +9,9 @@ the lane kernel (azero/_core/lanes.pxi), one task per SIMD lane, with bit-identi
 reference observes is kept: Setups run per task in task order on the caller's generator (training then draws
 nothing), FEC pre-runs each start from a fresh FEC generator, and FEC lookups and inserts happen in task order
 with a placeholder fitness that is filled in once the missed tasks have run (a key holds its task index, so no
-task of the evaluation can hit another's placeholder, barring a 64-bit hash collision). The kernel is compiled
+task of the evaluation can hit another's placeholder, barring a 64-bit hash collision). The lanes run Predict and
+Learn without their dead instructions (azero._core.liveness: outputs that nothing reads), which changes no
+result. The kernel is compiled
 for several SIMD levels; the best one this CPU runs is chosen when this module loads (AZERO_SIMD=off|sse2|avx2|
 avx512 forces one; "off" evaluates one task at a time).
 """
@@ -28,6 +30,7 @@ from azero._core.types cimport (Instruction, Program, TaskData, LaneBatch, MAX_L
 from azero._core.rng cimport MT19937, mt_seed, RandomGenerator
 from azero._core.executor cimport memory_init, memory_free, execute, run_setup, task_data_from, point_program
 from azero._core.fec cimport FECache, fec_key, fec_errors_hashes, fec_finish_keys
+from azero._core.liveness cimport Liveness, prune_dead, prune_scratch_size
 
 from azero._core import INSTRUCTION_DTYPE
 from azero._core.checks import FEATURE_SIZES as _FEATURE_SIZES, check_memory, check_program
@@ -258,6 +261,10 @@ cdef class Evaluator:
         self.memo_tasks = NULL
         self.errors_hashes = NULL
         self.hash_records = NULL
+        self.lane_code = NULL
+        self.lane_code_capacity = 0
+        self.prune_scratch = NULL
+        self.prune_scratch_capacity = 0
 
     def __init__(self, tasks, *, int num_scalars=20, int num_vectors=20, int num_matrices=20,
                  double max_abs_error=100.0, str combine="mean", fec=None, budget=None, op_costs=None):
@@ -389,6 +396,8 @@ cdef class Evaluator:
         free(self.memo_tasks)
         free(self.errors_hashes)
         free(self.hash_records)
+        free(self.lane_code)
+        free(self.prune_scratch)
 
     cdef void evaluate_tasks(self, const Program* program, MT19937* rng) noexcept nogil:
         self.evaluate_task_range(program, rng, 0, self.num_tasks)
@@ -472,6 +481,7 @@ cdef class Evaluator:
                 self.task_fitness[i] = execute(program, t, &self.mem, self.task_train[i], t.n_valid, rng,
                                                self.max_abs_error, &self.num_train_steps, NULL)
             return
+        self.prune_for_lanes(program)
         count = 0
         for i in range(first, last):
             self.indices[count] = i
@@ -495,6 +505,44 @@ cdef class Evaluator:
                 self.fec.c_set_fitness(self.keys[self.indices[i]], self.task_fitness[self.indices[i]])
         else:
             self.run_tasks(program, rng, self.indices, count, False)
+
+    cdef void prune_for_lanes(self, const Program* program) noexcept nogil:
+        cdef int32_t n_predict = program.size[PREDICT]
+        cdef int32_t n_learn = program.size[LEARN]
+        cdef size_t scratch = prune_scratch_size(n_predict, n_learn, self.mem.num_scalars, self.mem.num_vectors,
+                                                 self.mem.num_matrices)
+        cdef void* grown
+        cdef Liveness live
+        self.lane_program.fn[SETUP] = program.fn[SETUP]
+        self.lane_program.fn[PREDICT] = program.fn[PREDICT]
+        self.lane_program.fn[LEARN] = program.fn[LEARN]
+        self.lane_sizes[SETUP] = program.size[SETUP]
+        self.lane_sizes[PREDICT] = n_predict
+        self.lane_sizes[LEARN] = n_learn
+        self.lane_program.size = self.lane_sizes
+        self.lane_program.capacity = self.lane_sizes
+        self.predict_reads_features = True
+        self.learn_reads_features = True
+        if n_predict + n_learn > self.lane_code_capacity:
+            grown = realloc(self.lane_code, (n_predict + n_learn) * sizeof(Instruction))
+            if grown == NULL:
+                return
+            self.lane_code = <Instruction*> grown
+            self.lane_code_capacity = n_predict + n_learn
+        if scratch > self.prune_scratch_capacity:
+            grown = realloc(self.prune_scratch, scratch)
+            if grown == NULL:
+                return
+            self.prune_scratch = <char*> grown
+            self.prune_scratch_capacity = scratch
+        live = prune_dead(program.fn[PREDICT], n_predict, program.fn[LEARN], n_learn, self.mem.num_scalars,
+                          self.mem.num_vectors, self.mem.num_matrices, self.prune_scratch, self.lane_code)
+        self.lane_program.fn[PREDICT] = self.lane_code
+        self.lane_program.fn[LEARN] = self.lane_code + live.n_predict
+        self.lane_sizes[PREDICT] = live.n_predict
+        self.lane_sizes[LEARN] = live.n_learn
+        self.predict_reads_features = live.predict_reads_features
+        self.learn_reads_features = live.learn_reads_features
 
     cdef void run_tasks(self, const Program* program, MT19937* rng, const int* indices, int count,
                         bint fec_prerun) noexcept nogil:
@@ -523,11 +571,11 @@ cdef class Evaluator:
                 self.run_batch(program, rng, indices + j, k - j, n_train, n_valid, fec_prerun)
             elif fec_prerun:
                 self.fec_gen = self.fec_seeded
-                execute(program, t, &self.mem, self.fec_num_train, self.fec_num_valid, &self.fec_gen,
-                        self.max_abs_error, &self.num_train_steps, &self.records[i])
+                execute(&self.lane_program, t, &self.mem, self.fec_num_train, self.fec_num_valid,
+                        &self.fec_gen, self.max_abs_error, &self.num_train_steps, &self.records[i])
             else:
-                self.task_fitness[i] = execute(program, t, &self.mem, n_train, n_valid, rng, self.max_abs_error,
-                                               &self.num_train_steps, NULL)
+                self.task_fitness[i] = execute(&self.lane_program, t, &self.mem, n_train, n_valid, rng,
+                                               self.max_abs_error, &self.num_train_steps, NULL)
             j = k
 
     cdef void run_batch(self, const Program* program, MT19937* rng, const int* indices, int count,
@@ -546,10 +594,12 @@ cdef class Evaluator:
         b.num_train = num_train
         b.num_valid = num_valid
         b.max_abs_error = self.max_abs_error
-        b.predict = program.fn[PREDICT]
-        b.n_predict = program.size[PREDICT]
-        b.learn = program.fn[LEARN]
-        b.n_learn = program.size[LEARN]
+        b.predict = self.lane_program.fn[PREDICT]
+        b.n_predict = self.lane_program.size[PREDICT]
+        b.learn = self.lane_program.fn[LEARN]
+        b.n_learn = self.lane_program.size[LEARN]
+        b.predict_reads_features = self.predict_reads_features
+        b.learn_reads_features = self.learn_reads_features
         b.num_scalars = self.mem.num_scalars
         b.num_vectors = self.mem.num_vectors
         b.num_matrices = self.mem.num_matrices

@@ -9,7 +9,8 @@
 #
 # The batch arrives with Setup already run per task (by the executor, in task order, so the random stream is
 # the reference's); Predict and Learn must hold no random op (the evaluator falls back to one task at a time
-# otherwise). Lanes stop independently (early stop masks); stopped lanes keep computing, unobserved.
+# otherwise) and come without their dead instructions (azero._core.liveness), with flags saying whether they
+# read the features. Lanes stop independently (early stop masks); stopped lanes keep computing, unobserved.
 from libc.math cimport sin, cos, tan, asin, acos, atan, exp, log, sqrt, fabs, isnan, isinf, INFINITY
 from libc.stdint cimport int32_t, int64_t, uintptr_t
 from libc.string cimport memcpy
@@ -224,7 +225,7 @@ cdef inline void lv_mv(const double* a, const double* b, int F, int L, double* t
 cdef inline void lv_mm(const double* a, const double* b, int F, int L, double* out) noexcept nogil:
     """MATRIX_MATRIX_PRODUCT into out (must not alias a or b): R_mm per entry (T for F <= 4, else S0)."""
     cdef int i, j, k, l
-    cdef double acc
+    cdef double acc[MAX_LANES]
     cdef double* o
     for i in range(F):
         for j in range(F):
@@ -238,11 +239,14 @@ cdef inline void lv_mm(const double* a, const double* b, int F, int L, double* o
                             + (a[(i * 4 + 2) * L + l] * b[(8 + j) * L + l]
                                + a[(i * 4 + 3) * L + l] * b[(12 + j) * L + l]))
             else:
+                # Every lane sums from +0 over k in order; the lane loop innermost vectorises.
                 for l in range(L):
-                    acc = 0.0
-                    for k in range(F):
-                        acc = acc + a[(i * F + k) * L + l] * b[(k * F + j) * L + l]
-                    o[l] = acc
+                    acc[l] = 0.0
+                for k in range(F):
+                    for l in range(L):
+                        acc[l] = acc[l] + a[(i * F + k) * L + l] * b[(k * F + j) * L + l]
+                for l in range(L):
+                    o[l] = acc[l]
 
 
 cdef inline bint lane_fraction_index(int F, float f, int* idx) noexcept nogil:
@@ -275,6 +279,7 @@ cdef void lane_code(LDim* dim, Lanes* lanes, const Instruction* code, int32_t n,
     cdef int i, j, l, r, c, op
     cdef double va[32 * MAX_LANES]
     cdef double vb[32 * MAX_LANES]
+    cdef double sc[MAX_LANES]
     for k in range(n):
         ins = &code[k]
         op = ins.op
@@ -362,17 +367,19 @@ cdef void lane_code(LDim* dim, Lanes* lanes, const Instruction* code, int32_t n,
             for i in range(FFL):
                 o[i] = 1.0 if a[i] > 0.0 else 0.0
         elif op == SCALAR_VECTOR_PRODUCT:
-            a = s + ins.in1 * L
+            # The scalar lanes copied to a local first: gcc then knows the output cannot alias them.
+            memcpy(sc, s + ins.in1 * L, L * sizeof(double))
             b = v + ins.in2 * FL
             o = v + ins.out * FL
             for i in range(F):
                 for l in range(L):
-                    o[i * L + l] = b[i * L + l] * a[l]
+                    o[i * L + l] = b[i * L + l] * sc[l]
         elif op == SCALAR_BROADCAST:
-            a = s + ins.in1 * L
+            memcpy(sc, s + ins.in1 * L, L * sizeof(double))
             o = v + ins.out * FL
             for i in range(F):
-                memcpy(o + i * L, a, L * sizeof(double))
+                for l in range(L):
+                    o[i * L + l] = sc[l]
         elif op == VECTOR_RECIPROCAL:
             a = v + ins.in1 * FL
             o = v + ins.out * FL
@@ -416,12 +423,12 @@ cdef void lane_code(LDim* dim, Lanes* lanes, const Instruction* code, int32_t n,
                     for l in range(L):
                         o[(i * F + j) * L + l] = va[i * L + l] * vb[j * L + l]
         elif op == SCALAR_MATRIX_PRODUCT:
-            a = s + ins.in1 * L
+            memcpy(sc, s + ins.in1 * L, L * sizeof(double))
             b = m + ins.in2 * FFL
             o = m + ins.out * FFL
             for i in range(FF):
                 for l in range(L):
-                    o[i * L + l] = b[i * L + l] * a[l]
+                    o[i * L + l] = b[i * L + l] * sc[l]
         elif op == MATRIX_RECIPROCAL:
             a = m + ins.in1 * FFL
             o = m + ins.out * FFL
@@ -433,16 +440,18 @@ cdef void lane_code(LDim* dim, Lanes* lanes, const Instruction* code, int32_t n,
             lv_mv(m + ins.in1 * FFL, vb, F, L, t, va)
             memcpy(v + ins.out * FL, va, FL * sizeof(double))
         elif op == VECTOR_COLUMN_BROADCAST:
-            a = v + ins.in1 * FL
+            memcpy(va, v + ins.in1 * FL, FL * sizeof(double))
             o = m + ins.out * FFL
             for i in range(F):
                 for j in range(F):
-                    memcpy(o + (i * F + j) * L, a + i * L, L * sizeof(double))
+                    for l in range(L):
+                        o[(i * F + j) * L + l] = va[i * L + l]
         elif op == VECTOR_ROW_BROADCAST:
-            a = v + ins.in1 * FL
+            memcpy(va, v + ins.in1 * FL, FL * sizeof(double))
             o = m + ins.out * FFL
             for i in range(F):
-                memcpy(o + i * FL, a, FL * sizeof(double))
+                for j in range(FL):
+                    o[i * FL + j] = va[j]
         elif op == MATRIX_NORM:
             lv_mat_sumsq(m + ins.in1 * FFL, F, F <= 8, L, t, t + FFL)
             o = s + ins.out * L
@@ -638,22 +647,88 @@ cdef bint writes_features(const Instruction* code, int32_t n) noexcept nogil:
     return False
 
 
-cdef inline void gather(const LaneBatch* batch, bint valid, int64_t example, int F, int L, double* x,
-                        double* labels) noexcept nogil:
-    """x[i * L + l] = feature i of `example` of lane l's task (train or valid set), labels[l] its label."""
-    cdef int i, l
-    cdef const double* src
-    cdef const TaskData* task
-    for l in range(L):
-        task = batch.task[l]
-        if valid:
-            src = task.valid_features + example * F
-            labels[l] = task.valid_labels[example]
-        else:
-            src = task.train_features + example * F
-            labels[l] = task.train_labels[example]
-        for i in range(F):
-            x[i * L + l] = src[i]
+cdef extern from *:
+    """
+    #if defined(__SSE2__)
+    #include <immintrin.h>
+    #endif
+    /* x[i * L + l] = rows[l][offset + i] for i < F, l < L: the features of one example of every lane, transposed
+       into lane vectors. Pure data movement (bit-exact at every level): 8 x 8 blocks with AVX-512F, 4 x 4 with
+       AVX, 2 x 2 with SSE2, one by one elsewhere (F >= 2 and L >= 4 are powers of two). */
+    static void azero_gather_features(const double** rows, long long offset, int F, int L, double* x) {
+        int i, l, k;
+    #if defined(__AVX512F__)
+        if (F >= 8 && L >= 8) {
+            for (l = 0; l < L; l += 8) {
+                for (i = 0; i < F; i += 8) {
+                    __m512d r[8], t[8], u[4], w[4];
+                    for (k = 0; k < 8; k++) r[k] = _mm512_loadu_pd(rows[l + k] + offset + i);
+                    for (k = 0; k < 4; k++) {
+                        t[2 * k] = _mm512_unpacklo_pd(r[2 * k], r[2 * k + 1]);
+                        t[2 * k + 1] = _mm512_unpackhi_pd(r[2 * k], r[2 * k + 1]);
+                    }
+                    /* t[2k] holds columns 0, 2, 4, 6 of rows 2k, 2k+1; t[2k+1] columns 1, 3, 5, 7. */
+                    for (k = 0; k < 2; k++) {
+                        u[0] = _mm512_shuffle_f64x2(t[k], t[k + 2], 0x88);
+                        u[1] = _mm512_shuffle_f64x2(t[k + 4], t[k + 6], 0x88);
+                        u[2] = _mm512_shuffle_f64x2(t[k], t[k + 2], 0xDD);
+                        u[3] = _mm512_shuffle_f64x2(t[k + 4], t[k + 6], 0xDD);
+                        w[0] = _mm512_shuffle_f64x2(u[0], u[1], 0x88);   /* column k */
+                        w[1] = _mm512_shuffle_f64x2(u[2], u[3], 0x88);   /* column k + 2 */
+                        w[2] = _mm512_shuffle_f64x2(u[0], u[1], 0xDD);   /* column k + 4 */
+                        w[3] = _mm512_shuffle_f64x2(u[2], u[3], 0xDD);   /* column k + 6 */
+                        _mm512_storeu_pd(x + (i + k) * L + l, w[0]);
+                        _mm512_storeu_pd(x + (i + k + 2) * L + l, w[1]);
+                        _mm512_storeu_pd(x + (i + k + 4) * L + l, w[2]);
+                        _mm512_storeu_pd(x + (i + k + 6) * L + l, w[3]);
+                    }
+                }
+            }
+            return;
+        }
+    #endif
+    #if defined(__AVX__)
+        if (F >= 4) {
+            for (l = 0; l < L; l += 4) {
+                for (i = 0; i < F; i += 4) {
+                    __m256d r0 = _mm256_loadu_pd(rows[l] + offset + i);
+                    __m256d r1 = _mm256_loadu_pd(rows[l + 1] + offset + i);
+                    __m256d r2 = _mm256_loadu_pd(rows[l + 2] + offset + i);
+                    __m256d r3 = _mm256_loadu_pd(rows[l + 3] + offset + i);
+                    __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
+                    __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+                    _mm256_storeu_pd(x + i * L + l, _mm256_permute2f128_pd(t0, t2, 0x20));
+                    _mm256_storeu_pd(x + (i + 1) * L + l, _mm256_permute2f128_pd(t1, t3, 0x20));
+                    _mm256_storeu_pd(x + (i + 2) * L + l, _mm256_permute2f128_pd(t0, t2, 0x31));
+                    _mm256_storeu_pd(x + (i + 3) * L + l, _mm256_permute2f128_pd(t1, t3, 0x31));
+                }
+            }
+            return;
+        }
+    #endif
+    #if defined(__SSE2__)
+        for (l = 0; l < L; l += 2) {
+            for (i = 0; i < F; i += 2) {
+                __m128d r0 = _mm_loadu_pd(rows[l] + offset + i);
+                __m128d r1 = _mm_loadu_pd(rows[l + 1] + offset + i);
+                _mm_storeu_pd(x + i * L + l, _mm_unpacklo_pd(r0, r1));
+                _mm_storeu_pd(x + (i + 1) * L + l, _mm_unpackhi_pd(r0, r1));
+            }
+        }
+    #else
+        for (l = 0; l < L; l++)
+            for (i = 0; i < F; i++)
+                x[i * L + l] = rows[l][offset + i];
+    #endif
+    }
+    """
+    void azero_gather_features(const double** rows, long long offset, int F, int L, double* x) nogil
+
+
+cdef inline void gather_features(const double** features, int64_t example, int F, int L,
+                                 double* x) noexcept nogil:
+    """x[i * L + l] = feature i of `example` in lane l's feature rows."""
+    azero_gather_features(features, example * F, F, L, x)
 
 
 cdef void lane_run(LDim* dim, Lanes* lanes, LaneBatch* batch) noexcept nogil:
@@ -671,56 +746,101 @@ cdef void lane_run(LDim* dim, Lanes* lanes, LaneBatch* batch) noexcept nogil:
     cdef int32_t n_predict = batch.n_predict
     cdef int32_t n_learn = batch.n_learn
     cdef bint accuracy = batch.eval_type == EVAL_ACCURACY
+    cdef double max_abs_error = batch.max_abs_error
     cdef int64_t n = batch.num_train
     cdef int64_t step, k
-    cdef int l, alive_count = D
-    cdef char alive[MAX_LANES]
+    cdef int l, bad, alive_count = D
+    cdef bint recording = False
+    cdef char alive[MAX_LANES]                       # padding lanes (D and up) count as stopped
     cdef double loss[MAX_LANES]
+    cdef double errors[MAX_LANES]
+    cdef const double* train_features[MAX_LANES]
+    cdef const double* train_labels[MAX_LANES]
+    cdef const double* valid_features[MAX_LANES]
+    cdef const double* valid_labels[MAX_LANES]
     cdef double err, e, p, abs_e, fitness
     cdef ErrorRecord* record
-    # The features go straight into vector 0; Learn needs them copied again only if Predict overwrote them.
-    cdef bint refeed = writes_features(predict, n_predict)
-    for l in range(D):
-        alive[l] = 1
-        batch.fitness[l] = 0.0
+    # The features go straight into vector 0 when Predict reads them; Learn needs them copied in (again) only if
+    # it reads them and Predict did not, or overwrote them.
+    cdef bint feed_predict = batch.predict_reads_features
+    cdef bint feed_learn = batch.learn_reads_features and (not feed_predict or writes_features(predict, n_predict))
+    for l in range(L):
+        alive[l] = l < D
         loss[l] = 0.0
+        train_features[l] = batch.task[l].train_features
+        train_labels[l] = batch.task[l].train_labels
+        valid_features[l] = batch.task[l].valid_features
+        valid_labels[l] = batch.task[l].valid_labels
+    for l in range(D):
+        batch.fitness[l] = 0.0
+        recording = recording or batch.record[l] != NULL
     if n <= 0:
         return
-    # Training (executor.train, epoch 0).
+    # Training (executor.train, epoch 0). Each step checks every lane's error at once; the per-lane work
+    # (stopping a lane, recording errors for the FEC) runs only when a lane stops or errors are recorded.
     for step in range(n):
-        gather(batch, False, step, F, L, v, labels)
+        for l in range(L):
+            labels[l] = train_labels[l][step]
+        if feed_predict:
+            gather_features(train_features, step, F, L, v)
         for l in range(L):
             s[l] = 0.0
-        lane_code(dim, lanes, predict, n_predict, s, v, m, t)
+        if n_predict:
+            lane_code(dim, lanes, predict, n_predict, s, v, m, t)
         if accuracy:
             for l in range(L):
                 s[L + l] = lane_sigmoid(s[L + l])
-        for l in range(D):
-            if not alive[l]:
-                continue
-            err = fabs(labels[l] - s[L + l])
-            if not (err <= batch.max_abs_error):   # NaN or too large; the stopping step counts
-                alive[l] = 0
-                alive_count -= 1
-                batch.train_steps += step + 1
-                continue
-            record = batch.record[l]
-            if record != NULL and record.n_train < MAX_RECORDED_ERRORS:
-                record.train[record.n_train] = err
-                record.n_train += 1
-        if alive_count == 0:
-            return
-        if refeed:
-            gather(batch, False, step, F, L, v, labels)
+        bad = 0
+        for l in range(L):
+            errors[l] = fabs(labels[l] - s[L + l])
+            bad |= alive[l] & (not (errors[l] <= max_abs_error))   # NaN or too large
+        if bad or recording:
+            for l in range(D):
+                if not alive[l]:
+                    continue
+                err = errors[l]
+                if not (err <= max_abs_error):   # the stopping step counts
+                    alive[l] = 0
+                    alive_count -= 1
+                    batch.train_steps += step + 1
+                    continue
+                record = batch.record[l]
+                if record != NULL and record.n_train < MAX_RECORDED_ERRORS:
+                    record.train[record.n_train] = err
+                    record.n_train += 1
+            if alive_count == 0:
+                return
+        if feed_learn:
+            gather_features(train_features, step, F, L, v)
         memcpy(s, labels, L * sizeof(double))
-        lane_code(dim, lanes, learn, n_learn, s, v, m, t)
+        if n_learn:
+            lane_code(dim, lanes, learn, n_learn, s, v, m, t)
     batch.train_steps += n * alive_count
-    # Validation (executor.validate).
+    # Validation (executor.validate). For RMS error without recording, every lane's squared error is summed at
+    # once (a stopped lane's sum is never read).
     for k in range(batch.num_valid):
-        gather(batch, True, k, F, L, v, labels)
+        for l in range(L):
+            labels[l] = valid_labels[l][k]
+        if feed_predict:
+            gather_features(valid_features, k, F, L, v)
         for l in range(L):
             s[l] = 0.0
-        lane_code(dim, lanes, predict, n_predict, s, v, m, t)
+        if n_predict:
+            lane_code(dim, lanes, predict, n_predict, s, v, m, t)
+        if not (accuracy or recording):
+            bad = 0
+            for l in range(L):
+                e = labels[l] - s[L + l]
+                loss[l] += e * e
+                bad |= alive[l] & (not (fabs(e) <= max_abs_error))
+            if bad:
+                for l in range(D):
+                    if alive[l] and not (fabs(labels[l] - s[L + l]) <= max_abs_error):   # fitness 0
+                        alive[l] = 0
+                        alive_count -= 1
+                if alive_count == 0:
+                    return
+            continue
         for l in range(D):
             if not alive[l]:
                 continue
@@ -737,7 +857,7 @@ cdef void lane_run(LDim* dim, Lanes* lanes, LaneBatch* batch) noexcept nogil:
                 e = labels[l] - s[L + l]
                 loss[l] += e * e
             abs_e = fabs(e)
-            if not (abs_e <= batch.max_abs_error):   # NaN or too large: fitness 0
+            if not (abs_e <= max_abs_error):   # NaN or too large: fitness 0
                 alive[l] = 0
                 alive_count -= 1
                 continue

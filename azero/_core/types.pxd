@@ -78,6 +78,8 @@ cdef struct LaneBatch:
     int32_t n_predict
     const Instruction* learn
     int32_t n_learn
+    bint predict_reads_features  # False: Predict never reads v0 before writing it (no need to copy features in)
+    bint learn_reads_features    # the same for Learn
     const TaskData* task[16]     # per lane, padding lanes included
     ErrorRecord* record[16]      # per lane; NULL: no recording
     int num_scalars
