@@ -47,6 +47,14 @@ def _binary(op: int, in1: int, in2: int, out: int) -> tuple:
     return (op, in1, in2, out, 0.0, 0.0, 0.0, 0.0)
 
 
+def _scaled_error(rate: int, error: int) -> list[tuple]:
+    """The first step of every SGD Learn here: s[error] = s[rate] * (s0 - s1), label minus prediction, scaled."""
+    return [
+        _binary(ops.SCALAR_DIFF_OP, 0, 1, error),  # s_error = s0 - s1
+        _binary(ops.SCALAR_PRODUCT_OP, rate, error, error),  # s_error = s_rate * s_error
+    ]
+
+
 def no_op(setup_size: int = 0, predict_size: int = 0, learn_size: int = 0) -> Algorithm:
     """An algorithm of NO_OPs with the given function sizes (NO_OP_ALGORITHM)."""
     return pad(Algorithm.empty(), setup_size, predict_size, learn_size)
@@ -58,8 +66,7 @@ def linear(learning_rate: float = DEFAULT_LEARNING_RATE) -> Algorithm:
         setup=[_const(2, learning_rate)],
         predict=[_binary(ops.VECTOR_INNER_PRODUCT_OP, 1, 0, 1)],  # s1 = dot(v1, v0)
         learn=[
-            _binary(ops.SCALAR_DIFF_OP, 0, 1, 3),  # s3 = s0 - s1
-            _binary(ops.SCALAR_PRODUCT_OP, 2, 3, 3),  # s3 = s2 * s3
+            *_scaled_error(2, 3),  # s3 = s2 * (s0 - s1)
             _binary(ops.SCALAR_VECTOR_PRODUCT_OP, 3, 0, 2),  # v2 = s3 * v0
             _binary(ops.VECTOR_SUM_OP, 1, 2, 1),  # v1 = v1 + v2
         ],
@@ -76,8 +83,7 @@ def affine(learning_rate: float = DEFAULT_LEARNING_RATE) -> Algorithm:
             _binary(ops.SCALAR_SUM_OP, 1, 2, 1),  # s1 = s1 + s2
         ],
         learn=[
-            _binary(ops.SCALAR_DIFF_OP, 0, 1, 4),  # s4 = s0 - s1
-            _binary(ops.SCALAR_PRODUCT_OP, 3, 4, 4),  # s4 = s3 * s4
+            *_scaled_error(3, 4),  # s4 = s3 * (s0 - s1)
             _binary(ops.SCALAR_SUM_OP, 2, 4, 2),  # s2 = s2 + s4
             _binary(ops.SCALAR_VECTOR_PRODUCT_OP, 4, 0, 2),  # v2 = s4 * v0
             _binary(ops.VECTOR_SUM_OP, 1, 2, 1),  # v1 = v1 + v2
@@ -105,8 +111,7 @@ def neural_net(
             _binary(ops.SCALAR_SUM_OP, 1, 2, 1),  # s1 = s1 + s2 (final layer bias)
         ],
         learn=[
-            _binary(ops.SCALAR_DIFF_OP, 0, 1, 4),  # s4 = s0 - s1
-            _binary(ops.SCALAR_PRODUCT_OP, 3, 4, 4),  # s4 = s3 * s4
+            *_scaled_error(3, 4),  # s4 = s3 * (s0 - s1)
             _binary(ops.SCALAR_SUM_OP, 2, 4, 2),  # s2 = s2 + s4
             _binary(ops.SCALAR_VECTOR_PRODUCT_OP, 4, 4, 6),  # v6 = s4 * v4
             _binary(ops.VECTOR_SUM_OP, 2, 6, 2),  # v2 = v2 + v6
@@ -147,8 +152,7 @@ def unit_test_neural_net_no_bias_no_gradient(learning_rate: float = DEFAULT_LEAR
             _binary(ops.VECTOR_INNER_PRODUCT_OP, 3, 1, 1),  # s1 = dot(v3, v1)
         ],
         learn=[
-            _binary(ops.SCALAR_DIFF_OP, 0, 1, 3),  # s3 = s0 - s1
-            _binary(ops.SCALAR_PRODUCT_OP, 2, 3, 3),  # s3 = s2 * s3
+            *_scaled_error(2, 3),  # s3 = s2 * (s0 - s1)
             _binary(ops.SCALAR_VECTOR_PRODUCT_OP, 3, 3, 5),  # v5 = s3 * v3
             _binary(ops.VECTOR_SUM_OP, 1, 5, 1),  # v1 = v1 + v5
             _binary(ops.SCALAR_VECTOR_PRODUCT_OP, 3, 1, 6),  # v6 = s3 * v1

@@ -335,13 +335,20 @@ class Task:
         )
 
 
-def _features(values, what: str) -> np.ndarray:
+def _number_array(values, what: str, ndim: int, axes: str = "") -> np.ndarray:
+    """`values` as a C-ordered float64 array of `ndim` dimensions (`axes` names them in the message), else a
+    ValueError naming `what`."""
     try:
         arr = np.array(values, dtype=np.float64, order="C")
     except (TypeError, ValueError) as e:
-        raise ValueError(f"{what} must be a 2-d array of numbers ({e})") from None
-    if arr.ndim != 2:
-        raise ValueError(f"{what} must be 2-d (examples x features), got shape {arr.shape}")
+        raise ValueError(f"{what} must be a {ndim}-d array of numbers ({e})") from None
+    if arr.ndim != ndim:
+        raise ValueError(f"{what} must be {ndim}-d{axes}, got shape {arr.shape}")
+    return arr
+
+
+def _features(values, what: str) -> np.ndarray:
+    arr = _number_array(values, what, 2, " (examples x features)")
     if arr.shape[0] == 0:
         raise ValueError(f"{what} has no examples")
     if arr.shape[1] not in FEATURE_SIZES:
@@ -352,12 +359,7 @@ def _features(values, what: str) -> np.ndarray:
 
 
 def _labels(values, n: int, what: str, eval_type: str) -> np.ndarray:
-    try:
-        arr = np.array(values, dtype=np.float64, order="C")
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{what} must be a 1-d array of numbers ({e})") from None
-    if arr.ndim != 1:
-        raise ValueError(f"{what} must be 1-d, got shape {arr.shape}")
+    arr = _number_array(values, what, 1)
     if len(arr) != n:
         raise ValueError(f"{what} has {len(arr)} labels but there are {n} examples")
     if not np.isfinite(arr).all():

@@ -82,48 +82,45 @@ def test_written_toml_reads_back_special_values():
         'dir "q"\\back\ttab\nline \u00e9', float("inf"), 0.30000000000000004)
 
 
+# The fields the reference's scripts leave at azero's defaults, alike in every preset below.
+SCRIPT_DEFAULTS = {
+    "max_abs_error": 100.0, "fitness_combination_mode": "mean", "population_size": 1000, "tournament_size": 10,
+    "progress_every": 10000, "max_seconds": None, "hurdles": None, "mode": "evolution", "islands": IslandsSpec(),
+    "checkpoint_every_seconds": 600.0, "dataset_dir": None, "max_individuals": None, "success": None,
+    "learn_only": None,
+}
+# What the two linear scripts (run_demo.sh and the linear integration test) share.
+LINEAR_SCRIPTS = {
+    **SCRIPT_DEFAULTS,
+    "search_tasks": [linear(100, 100, 10)],
+    "mutate_setup_size_min": 0, "mutate_setup_size_max": 0, "mutate_predict_size_min": 0,
+    "mutate_predict_size_max": 0, "mutate_learn_size_min": 0, "mutate_learn_size_max": 0,
+    "train_budget": None,
+    "fec": FECSpec(num_train_examples=10, num_valid_examples=10, cache_size=100000, forget_every=100),
+    "initial_population": ops.RANDOM_ALGORITHM,
+    "allowed_mutation_types": [ops.ALTER_PARAM, ops.RANDOMIZE_INSTRUCTION, ops.RANDOMIZE_COMPONENT_FUNCTION],
+    "mutate_prob": 0.9, "num_scalars": 4, "num_vectors": 3, "num_matrices": 1,
+}
+
+
 def test_demo_preset_is_run_demo_sh():
     check_all_fields(presets.load("demo"), {
-        "search_tasks": [linear(100, 100, 10)],
+        **LINEAR_SCRIPTS,
         "setup_ops": DEMO_OPS, "predict_ops": DEMO_OPS, "learn_ops": DEMO_OPS,
-        "setup_size_init": 10, "predict_size_init": 2, "learn_size_init": 8,
-        "mutate_setup_size_min": 0, "mutate_setup_size_max": 0, "mutate_predict_size_min": 0,
-        "mutate_predict_size_max": 0, "mutate_learn_size_min": 0, "mutate_learn_size_max": 0,
-        "train_budget": None, "max_abs_error": 100.0,
-        "fec": FECSpec(num_train_examples=10, num_valid_examples=10, cache_size=100000, forget_every=100),
-        "fitness_combination_mode": "mean", "population_size": 1000, "tournament_size": 10,
-        "initial_population": ops.RANDOM_ALGORITHM, "max_train_steps": 200000000,
-        "allowed_mutation_types": [ops.ALTER_PARAM, ops.RANDOMIZE_INSTRUCTION, ops.RANDOMIZE_COMPONENT_FUNCTION],
-        "mutate_prob": 0.9, "progress_every": 10000,
+        "setup_size_init": 10, "predict_size_init": 2, "learn_size_init": 8, "max_train_steps": 200000000,
         "select_tasks": [linear(1000, 100, 100)],
         "final_tasks": [linear(1000, 100, 100, param_seeds=[2000000], data_seeds=[1000000])],
         "max_experiments": 0, "randomize_task_seeds": True, "sufficient_fitness": 0.9999, "random_seed": 0,
-        "num_scalars": 4, "num_vectors": 3, "num_matrices": 1,
-        "max_seconds": None, "hurdles": None, "mode": "evolution", "islands": IslandsSpec(),
-        "checkpoint_every_seconds": 600.0, "dataset_dir": None,
-        "max_individuals": None, "success": None, "learn_only": None,
     })
 
 
 def test_linear_integration_preset_is_the_reference_script():
     check_all_fields(presets.load("linear_integration"), {
-        "search_tasks": [linear(100, 100, 10)],
+        **LINEAR_SCRIPTS,
         "setup_ops": [56], "predict_ops": [27], "learn_ops": [2, 3, 18, 23],
-        "setup_size_init": 5, "predict_size_init": 1, "learn_size_init": 4,
-        "mutate_setup_size_min": 0, "mutate_setup_size_max": 0, "mutate_predict_size_min": 0,
-        "mutate_predict_size_max": 0, "mutate_learn_size_min": 0, "mutate_learn_size_max": 0,
-        "train_budget": None, "max_abs_error": 100.0,
-        "fec": FECSpec(num_train_examples=10, num_valid_examples=10, cache_size=100000, forget_every=100),
-        "fitness_combination_mode": "mean", "population_size": 1000, "tournament_size": 10,
-        "initial_population": ops.RANDOM_ALGORITHM, "max_train_steps": 100000000,
-        "allowed_mutation_types": [ops.ALTER_PARAM, ops.RANDOMIZE_INSTRUCTION, ops.RANDOMIZE_COMPONENT_FUNCTION],
-        "mutate_prob": 0.9, "progress_every": 10000,
+        "setup_size_init": 5, "predict_size_init": 1, "learn_size_init": 4, "max_train_steps": 100000000,
         "select_tasks": [linear(10000, 100, 100)], "final_tasks": [linear(10000, 100, 100)],
         "max_experiments": 1, "randomize_task_seeds": False, "sufficient_fitness": None, "random_seed": 100021,
-        "num_scalars": 4, "num_vectors": 3, "num_matrices": 1,
-        "max_seconds": None, "hurdles": None, "mode": "evolution", "islands": IslandsSpec(),
-        "checkpoint_every_seconds": 600.0, "dataset_dir": None,
-        "max_individuals": None, "success": None, "learn_only": None,
     })
 
 
@@ -133,24 +130,20 @@ def test_nonlinear_integration_preset_is_the_reference_script():
                  "data_seeds": [], "num_train_epochs": 1}
     held = dict(nonlinear, param_seeds=[9000], data_seeds=[19000])
     check_all_fields(presets.load("nonlinear_integration"), {
+        **SCRIPT_DEFAULTS,
         "search_tasks": [nonlinear],
         "setup_ops": [63, 64], "predict_ops": [], "learn_ops": [],
         "setup_size_init": 2, "predict_size_init": 1, "learn_size_init": 4,
         "mutate_setup_size_min": 6, "mutate_setup_size_max": 7, "mutate_predict_size_min": 3,
         "mutate_predict_size_max": 4, "mutate_learn_size_min": 9, "mutate_learn_size_max": 10,
-        "train_budget": TrainBudgetSpec(baseline=ops.NEURAL_NET_ALGORITHM, threshold_factor=2.0),
-        "max_abs_error": 100.0, "fec": None,
-        "fitness_combination_mode": "mean", "population_size": 1000, "tournament_size": 10,
+        "train_budget": TrainBudgetSpec(baseline=ops.NEURAL_NET_ALGORITHM, threshold_factor=2.0), "fec": None,
         "initial_population": ops.INTEGRATION_TEST_DAMAGED_NEURAL_NET_ALGORITHM, "max_train_steps": 100000000,
         "allowed_mutation_types": [ops.ALTER_PARAM, ops.INSERT_INSTRUCTION, ops.REMOVE_INSTRUCTION,
                                    ops.TRADE_INSTRUCTION],
-        "mutate_prob": 1.0, "progress_every": 10000,
+        "mutate_prob": 1.0,
         "select_tasks": [held], "final_tasks": [held],
         "max_experiments": 1, "randomize_task_seeds": False, "sufficient_fitness": None, "random_seed": 100001,
         "num_scalars": 5, "num_vectors": 9, "num_matrices": 2,
-        "max_seconds": None, "hurdles": None, "mode": "evolution", "islands": IslandsSpec(),
-        "checkpoint_every_seconds": 600.0, "dataset_dir": None,
-        "max_individuals": None, "success": None, "learn_only": None,
     })
 
 

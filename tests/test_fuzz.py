@@ -29,7 +29,8 @@ from azero.population import capacities, initial_model
 from azero.runs.reader import load_run
 from azero.runs.schema import RunStoreError
 from azero.runs.writer import RunStore
-from azero.search import LocalIsland, Search, build_evaluator, build_mutator
+from azero.search import Search, build_evaluator, build_mutator
+from launch import StopAt
 
 EXAMPLES = int(os.environ.get("AZERO_FUZZ_EXAMPLES", "0"))
 
@@ -160,15 +161,6 @@ def test_random_population_rows_into_restore(machinery, data):
 # Damaged run directories
 
 
-class _StopAt(LocalIsland):
-    def __init__(self, individuals: int):
-        self.individuals = individuals
-
-    def after_generation(self, search):
-        if search.evolution.num_individuals >= self.individuals:
-            search.request_stop()
-
-
 def _tiny_cfg():
     return presets.load("linear_integration").replace(population_size=20, progress_every=40, max_train_steps=60_000)
 
@@ -181,7 +173,7 @@ def runs(tmp_path_factory):
         azero.run_search(_tiny_cfg(), seed=3, run_dir=root / "finished")
         store = RunStore(root / "stopped", checkpoint_every_generations=3)
         try:
-            Search(_tiny_cfg(), 3, island=_StopAt(120), store=store).run()
+            Search(_tiny_cfg(), 3, island=StopAt(120), store=store).run()
         finally:
             store.close()
     return root

@@ -126,14 +126,19 @@ class HurdleReplay:
         return passed
 
 
-def replay_generation(evolution, reference, replay, before, rng, init=False):
-    """Checks the sweep that just ran slot by slot against `replay`; returns the rejected children's partials.
+def replay_generation(evolution, reference, replay, rng, init=False):
+    """Runs a generation (`init`: the initial population) and checks it slot by slot against `replay`; returns the
+    rejected children's partials.
 
     The children's partial fitnesses are the ring's last P entries (the window holds at least P). A slot whose
-    child passed holds that child with its whole fitness; a slot whose child was rejected holds `before`'s
-    member (program, sizes, fitness) unchanged.
+    child passed holds that child with its whole fitness; a slot whose child was rejected holds the member it
+    held before (program, sizes, fitness) unchanged.
     """
-    programs, sizes, fitness = before
+    programs, sizes, fitness = snapshot(evolution)
+    if init:
+        evolution.init_population()
+    else:
+        evolution.run_generation()
     ring, _, position, _ = evolution.hurdle_state()
     size = evolution.population_size
     rejected_partials = []
@@ -172,12 +177,7 @@ def test_hurdled_fitness_ring_and_percentile_match_replay(mode, percentile, wind
     replay = HurdleReplay(*hurdles, mode)
     rng = RandomGenerator(1)
     for generation in range(10):
-        before = snapshot(evolution)
-        if generation == 0:
-            evolution.init_population()
-        else:
-            evolution.run_generation()
-        replay_generation(evolution, reference, replay, before, rng, init=generation == 0)
+        replay_generation(evolution, reference, replay, rng, init=generation == 0)
     assert replay.updates >= 5
     if percentile > 0.0:
         assert 0 < replay.rejections < evolution.num_individuals
@@ -225,12 +225,7 @@ def test_no_rejected_child_ranks_above_a_child_that_passed(mode):
     rng = RandomGenerator(1)
     above_a_member_by_partial = 0
     for generation in range(8):
-        before = snapshot(evolution)
-        if generation == 0:
-            evolution.init_population()
-        else:
-            evolution.run_generation()
-        rejected_partials = replay_generation(evolution, reference, replay, before, rng, init=generation == 0)
+        rejected_partials = replay_generation(evolution, reference, replay, rng, init=generation == 0)
         whole = [combined(list(reference.evaluate_per_task(*evolution.individual(slot), rng)), mode)
                  for slot in range(cfg.population_size)]
         assert np.array_equal(evolution.fitness, whole)

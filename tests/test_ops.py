@@ -1,9 +1,10 @@
 """Every op of docs/semantics.md §2.1 for every F against a plain-Python float64 model, bit for bit.
 
-The model uses Python floats (IEEE double), the math module wrapped to return IEEE results instead of raising,
-and the reduction orders of docs/semantics.md §2.4 written out literally (recursive definitions). Inputs mix ordinary values
-over a wide magnitude range (so that summation order shows in the last bits) with ±0, ±inf, NaN, 1e300 and
-5e-324. Random ops are checked against the RandomGenerator's own draws, including the number of words used.
+The model uses Python floats (IEEE double), the math module wrapped to return IEEE results instead of raising
+(the export runtime's wrappers, which test_export_runtime checks on their own), and the reduction orders of
+docs/semantics.md §2.4 written out literally (recursive definitions). Inputs mix ordinary values over a wide
+magnitude range (so that summation order shows in the last bits) with ±0, ±inf, NaN, 1e300 and 5e-324. Random
+ops are checked against the RandomGenerator's own draws, including the number of words used.
 """
 import math
 import struct
@@ -15,6 +16,8 @@ from azero._core import INSTRUCTION_DTYPE
 from azero._core.checks import FEATURE_SIZES
 from azero._core.executor import execute_ops
 from azero._core.rng import RandomGenerator
+from azero.export_runtime import _acos as ACOS, _asin as ASIN, _cos as COS, _div as DIV, _exp as EXP
+from azero.export_runtime import _log as LOG, _sin as SIN, _sqrt as SQRT, _tan as TAN
 
 NUM_OPS = 65
 S = V = M = 4  # small banks so that random addresses alias often
@@ -30,47 +33,6 @@ BANKS = (
     "--v", "--m", "--s", "--v", "--m",
 )
 assert len(BANKS) == NUM_OPS
-
-
-# ------------------------------------------------------------------------------------------------------------
-# IEEE versions of the operations Python would raise on.
-
-def _nan_on_error(fn):
-    def wrapped(x):
-        try:
-            return fn(x)
-        except ValueError:
-            return math.nan
-    return wrapped
-
-
-SIN, COS, TAN = _nan_on_error(math.sin), _nan_on_error(math.cos), _nan_on_error(math.tan)
-ASIN, ACOS, ATAN = _nan_on_error(math.asin), _nan_on_error(math.acos), math.atan
-SQRT = _nan_on_error(math.sqrt)
-
-
-def EXP(x):
-    try:
-        return math.exp(x)
-    except OverflowError:
-        return math.inf
-
-
-def LOG(x):
-    if x == 0.0:
-        return -math.inf
-    if x < 0.0:
-        return math.nan
-    return math.log(x)
-
-
-def DIV(a, b):
-    try:
-        return a / b
-    except ZeroDivisionError:
-        if a == 0.0 or math.isnan(a):
-            return math.nan
-        return math.copysign(math.inf, a) * math.copysign(1.0, b)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -172,7 +134,7 @@ def model_step(ins, s, v, m, F, rng):
     scalar_binary = {1: lambda x, y: x + y, 2: lambda x, y: x - y, 3: lambda x, y: x * y, 4: DIV,
                      44: lambda x, y: y if y < x else x, 47: lambda x, y: y if x < y else x}
     scalar_unary = {5: math.fabs, 6: lambda x: DIV(1.0, x), 7: SIN, 8: COS, 9: TAN, 10: ASIN, 11: ACOS,
-                    12: ATAN, 13: EXP, 14: LOG, 15: lambda x: 1.0 if x >= 0.0 else 0.0}
+                    12: math.atan, 13: EXP, 14: LOG, 15: lambda x: 1.0 if x >= 0.0 else 0.0}
     elem_unary = {16: lambda x: 1.0 if x > 0.0 else 0.0, 20: lambda x: DIV(1.0, x), 22: math.fabs,
                   17: lambda x: 1.0 if x > 0.0 else 0.0, 30: lambda x: DIV(1.0, x), 38: math.fabs}
     elem_binary = {23: lambda x, y: x + y, 24: lambda x, y: x - y, 25: lambda x, y: x * y, 26: DIV,
@@ -249,18 +211,14 @@ def model_step(ins, s, v, m, F, rng):
         i, j = fraction_index(F, ins["f0"]), fraction_index(F, ins["f1"])
         if i is not None and j is not None:
             m[o][i * F + j] = f2
-    elif op == 59:
-        s[o] = rng.uniform_open(f0, f1)
-    elif op == 60:
-        v[o] = [rng.uniform_open(f0, f1) for _ in range(F)]
-    elif op == 61:
-        m[o] = [rng.uniform_open(f0, f1) for _ in range(FF)]
-    elif op == 62:
-        s[o] = rng.gaussian(f0, f1)
-    elif op == 63:
-        v[o] = [rng.gaussian(f0, f1) for _ in range(F)]
-    elif op == 64:
-        m[o] = [rng.gaussian(f0, f1) for _ in range(FF)]
+    elif 59 <= op <= 64:  # uniform (59-61) or Gaussian (62-64) draws into a scalar, a vector or a matrix
+        draw = rng.uniform_open if op <= 61 else rng.gaussian
+        if op in (59, 62):
+            s[o] = draw(f0, f1)
+        elif op in (60, 63):
+            v[o] = [draw(f0, f1) for _ in range(F)]
+        else:
+            m[o] = [draw(f0, f1) for _ in range(FF)]
     else:
         raise AssertionError(f"op {op} not modelled")
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import azero
-from azero import cli, islands, presets
+from azero import cli, presets
 from azero._core import INSTRUCTION_DTYPE
 from azero._core.evaluator import Evaluator
 from azero._core.evolution import RegularizedEvolution
@@ -28,10 +28,8 @@ from azero.runs.resume import resume
 from azero.runs.schema import RunStoreError
 from azero.runs.status import status
 from azero.runs.writer import RunStore
-from azero.search import LocalIsland, Search, build_evaluator, build_mutator
-
-REPO = Path(__file__).resolve().parents[1]
-TIMEOUT = 120
+from azero.search import Search, build_evaluator, build_mutator
+from launch import REPO, TIMEOUT, StopAt, finish, spawn_cli
 
 
 def small_cfg(**changes) -> SearchConfig:
@@ -55,17 +53,6 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
     code = cli.main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-class StopAt(LocalIsland):
-    """The local island, asking the search to stop once it has evaluated `individuals`."""
-
-    def __init__(self, individuals: int):
-        self.individuals = individuals
-
-    def after_generation(self, search):
-        if search.evolution.num_individuals >= self.individuals:
-            search.request_stop()
 
 
 def stopped_run(run_dir: Path, cfg: SearchConfig, stop_at: int, every: int = 2) -> None:
@@ -260,22 +247,6 @@ def test_status_of_a_killed_run(tmp_path):
 # 4. The MPI migrations= counter goes on after a resume
 
 
-def _mpi(*args: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([islands.mpiexec_path(), "-n", "2", sys.executable, "-m", "azero", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True)
-
-
-def _finish(proc: subprocess.Popen) -> str:
-    try:
-        out, err = proc.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        raise
-    assert proc.returncode in (0, 75), err     # 75: stopped on request (resumable)
-    return out
-
-
 def _migration_counts(out: str) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in re.findall(r"^indivs=(\d+),.* migrations=(\d+)$", out, re.M)]
 
@@ -285,16 +256,16 @@ def test_mpi_migration_count_continues_after_resume(tmp_path):
     config.write_text(presets.path("demo").read_text()
                       .replace("max_train_steps = 200_000_000", "max_train_steps = 20_000_000")
                       .replace("max_experiments = 0", "max_experiments = 1"))
-    reference = dict(_migration_counts(_finish(_mpi("search", str(config), "--seed", "5", "--no-store",
-                                                    cwd=tmp_path))))
-    run = _mpi("search", str(config), "--seed", "5", "--run-dir", "run", cwd=tmp_path)
+    reference = dict(_migration_counts(finish(spawn_cli("search", str(config), "--seed", "5", "--no-store",
+                                                        cwd=tmp_path, ranks=2))))
+    run = spawn_cli("search", str(config), "--seed", "5", "--run-dir", "run", cwd=tmp_path, ranks=2)
     head = []
     while sum(line.startswith("indivs=") for line in head) < 3:
         head.append(run.stdout.readline())
         assert head[-1], "the run ended before it could be stopped"
     run.send_signal(signal.SIGTERM)
-    before = _migration_counts("".join(head) + _finish(run))
-    after = _migration_counts(_finish(_mpi("resume", "run", cwd=tmp_path)))
+    before = _migration_counts("".join(head) + finish(run, codes=(0, 75)))   # 75: stopped on request
+    after = _migration_counts(finish(spawn_cli("resume", "run", cwd=tmp_path, ranks=2)))
     assert before and after and after[0][1] > 1
     assert all(reference[indivs] == count for indivs, count in before + after)
 

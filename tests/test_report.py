@@ -96,24 +96,29 @@ def test_report_command(run_dir, tmp_path, capsys):
     assert not (tmp_path / "x.html").exists()
 
 
-def test_report_renders_in_headless_chromium(run_dir, tmp_path):
+def screenshot(source: Path, tmp_path: Path, height: int) -> np.ndarray:
+    """The RGB pixels of the report of `source` as headless Chromium draws it 1280 wide and `height` high, checked
+    not blank: the page background, dark text and the plots' colours are all there, the title dark on light."""
     browser = shutil.which("chromium")
     if browser is None:
         pytest.skip("chromium is not installed (apt-get install chromium)")
-    html_path = report.write_report(run_dir, tmp_path / "report.html")
+    html_path = report.write_report(source, tmp_path / "report.html")
     shot = tmp_path / "shot.png"
     proc = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-                           "--window-size=1280,2400", f"--screenshot={shot}", html_path.resolve().as_uri()],
+                           f"--window-size=1280,{height}", f"--screenshot={shot}", html_path.resolve().as_uri()],
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
     pixels = imread(shot)[:, :, :3]
-    assert pixels.shape == (2400, 1280, 3)
-    # Not blank: the page background, dark text and the plots' colours are all there.
-    colours = np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)
-    assert len(colours) > 200
-    assert pixels.std() > 0.05
+    assert pixels.shape == (height, 1280, 3)
+    assert len(np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 200
     heading = pixels[20:60, 20:400]
-    assert heading.min() < 0.2 and heading.max() > 0.9      # the title's dark letters on a light background
+    assert heading.min() < 0.2 and heading.max() > 0.9
+    return pixels
+
+
+def test_report_renders_in_headless_chromium(run_dir, tmp_path):
+    pixels = screenshot(run_dir, tmp_path, 2400)
+    assert pixels.std() > 0.05
     blue = (pixels[:, :, 2] > 0.6) & (pixels[:, :, 0] < 0.3)   # matplotlib's C0 lines
     assert blue.sum() > 500
 
@@ -192,20 +197,7 @@ def test_sweep_report_holds_the_tables_of_azero_show_and_the_figure_4_chart(swee
 
 
 def test_sweep_report_renders_in_headless_chromium(sweep_dir, tmp_path):
-    browser = shutil.which("chromium")
-    if browser is None:
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    html_path = report.write_report(sweep_dir, tmp_path / "report.html")
-    shot = tmp_path / "shot.png"
-    proc = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-                           "--window-size=1280,1400", f"--screenshot={shot}", html_path.resolve().as_uri()],
-                          capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0, proc.stderr
-    pixels = imread(shot)[:, :, :3]
-    assert pixels.shape == (1400, 1280, 3)
-    assert len(np.unique((pixels * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 200
-    heading = pixels[20:60, 20:400]
-    assert heading.min() < 0.2 and heading.max() > 0.9
+    pixels = screenshot(sweep_dir, tmp_path, 1400)
     blue = (pixels[:, :, 2] > 0.6) & (pixels[:, :, 0] < 0.3)                             # evolution (C0)
     orange = (pixels[:, :, 0] > 0.9) & (pixels[:, :, 1] > 0.4) & (pixels[:, :, 1] < 0.6) & (pixels[:, :, 2] < 0.2)
     assert blue.sum() > 100 and orange.sum() > 100                                      # random search (C1)

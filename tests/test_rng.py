@@ -2,17 +2,18 @@
 
 Independent references used here: NumPy's MT19937 (RandomState seeds an int with init_genrand; its bit
 generator yields the raw 32-bit words), the reference's own golden values (docs/semantics.md §12.1, from executor_test.cc),
-and straightforward pure-Python models of docs/semantics.md §6.3–6.5 and A.7 that read the same raw words.
+straightforward pure-Python models of docs/semantics.md §6.3–6.4 and A.7 that read the same raw words, and for the
+Gaussian (§6.5) the export runtime's pure-Python ziggurat reading those words.
 """
 import copy
 import math
 import pickle
 import random
-from importlib.resources import files
 
 import numpy as np
 import pytest
 
+from azero import export_runtime as runtime
 from azero._core.rng import RandomGenerator, hash_combine, hash_mix
 
 MASK64 = (1 << 64) - 1
@@ -79,18 +80,6 @@ def real_from_bits(bits: int, mantissa_bits: int, include_zero: bool) -> float:
     return math.ldexp(1.0 + mantissa / 2.0**mantissa_bits, -1 - clz)
 
 
-def real_signed(bits: int) -> float:
-    """U(-1, 1) of GenerateSignedTag: sign = top bit, magnitude from the low 63 bits, never zero."""
-    magnitude_bits = bits & ((1 << 63) - 1)
-    if magnitude_bits == 0:
-        magnitude = 2.0**-64
-    else:
-        clz = 64 - magnitude_bits.bit_length()
-        mantissa = ((magnitude_bits << clz) & MASK64) >> 11 & ((1 << 52) - 1)
-        magnitude = math.ldexp(1.0 + mantissa / 2.0**52, -clz)
-    return -magnitude if bits >> 63 else magnitude
-
-
 def model_uniform_float(words: Words, lo: float, hi: float) -> np.float32:
     """absl::Uniform<float>(g, lo, hi): float32 arithmetic, 64 bits per attempt."""
     lo, hi = np.float32(lo), np.float32(hi)
@@ -117,40 +106,29 @@ def model_uniform_open(words: Words, lo: float, hi: float) -> float:
             return res
 
 
-def _read_tables() -> tuple[list[float], list[float]]:
-    tables = {}
-    text = files("azero._core").joinpath("gaussian_ziggurat_tables.txt").read_text()
-    for line in text.splitlines():
-        if line[:2] in ("x ", "f "):
-            tables[line[0]] = [float(v) for v in line.split()[1:]]
-    return tables["x"], tables["f"]
+KR = 3.442619855899   # where the ziggurat's tail starts: no deviate drawn elsewhere reaches it
 
 
-ZG_X, ZG_F = _read_tables()
-KR = 3.442619855899
-KR_INV = 0.29047645161474317
+class ModelGaussian(runtime.Random):
+    """The export runtime's absl ziggurat (itself checked against the compiled generator in test_export_runtime)
+    reading its words from `words`; `paths` counts the draws that go through the tail, and those that leave the
+    fast path through wedges only."""
 
+    def __init__(self, words: Words):
+        self.words = words
+        self.paths = {"tail": 0, "wedge": 0}
 
-def model_zignor(words: Words, paths: dict[str, int]) -> float:
-    """absl gaussian_distribution_base::zignor per docs/semantics.md §6.5; `paths` counts tail and wedge visits."""
-    while True:
-        bits = words.u64()
-        i = bits & 0x7F
-        j = real_signed(bits)
-        x = j * ZG_X[i]
-        if abs(x) < ZG_X[i + 1]:
-            return x
-        if i == 0:
-            paths["tail"] += 1
-            while True:
-                xx = KR_INV * math.log(real_from_bits(words.u64(), 52, False))
-                yy = -math.log(real_from_bits(words.u64(), 52, False))
-                if not (yy + yy < xx * xx):
-                    return (xx - KR) if j < 0 else (KR - xx)
-        paths["wedge"] += 1
-        v = real_from_bits(words.u64(), 52, False)
-        if ZG_F[i + 1] + v * (ZG_F[i] - ZG_F[i + 1]) < math.exp(-0.5 * x * x):
-            return x
+    def next64(self) -> int:
+        return self.words.u64()
+
+    def _normal(self) -> float:
+        start = self.words.count
+        x = super()._normal()
+        if abs(x) >= KR:
+            self.paths["tail"] += 1
+        elif self.words.count - start > 2:
+            self.paths["wedge"] += 1
+        return x
 
 
 def model_hash_combine(seed: int, value: int) -> int:
@@ -465,21 +443,20 @@ def test_uniform_open_matches_model():
 def test_gaussian_matches_model_including_tail_and_wedges():
     gen = RandomGenerator(4242)
     words = Words(gen)
-    paths = {"tail": 0, "wedge": 0}
+    model = ModelGaussian(words)
     draws = gen.gaussian_array(40000)
-    expected = [model_zignor(words, paths) for _ in range(40000)]
+    expected = [model._normal() for _ in range(40000)]
     assert draws.tolist() == expected
-    assert paths["tail"] > 0 and paths["wedge"] > 0
+    assert model.paths["tail"] > 0 and model.paths["wedge"] > 0
     assert same_position(gen, advanced(RandomGenerator(4242), words.count))
 
 
 def test_gaussian_scaling_in_double_and_float():
     gen, ref = RandomGenerator(17), RandomGenerator(17)
-    words = Words(gen)
-    paths = {"tail": 0, "wedge": 0}
+    model = ModelGaussian(Words(gen))
     for mean, stdev in [(0.0, 1.0), (20.0, 10.0), (-0.3, 0.145231)]:
-        assert gen.gaussian(mean, stdev) == mean + stdev * model_zignor(words, paths)
-        z = np.float32(model_zignor(words, paths))
+        assert gen.gaussian(mean, stdev) == model.gaussian(mean, stdev)
+        z = np.float32(model._normal())
         expected = np.float32(np.float32(mean) + np.float32(np.float32(stdev) * z))
         assert np.float32(gen.gaussian_float(mean, stdev)).tobytes() == expected.tobytes()
     twin = ref.copy()

@@ -3,8 +3,6 @@ and the report (Wilson intervals, ratios, the Figure 4 chart)."""
 import math
 import os
 import signal
-import subprocess
-import sys
 import time
 import zlib
 from pathlib import Path
@@ -12,14 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from azero import islands
 from azero._core.rng import hash_mix
 from azero.cli import main
 from azero.sweep import SweepError, load_spec, read_sweep, replicate_seed, run_sweep
 from azero.sweep_report import arm_summaries, group_ratios, ratio_interval, wilson
+from launch import TIMEOUT, finish, spawn_cli
 
-REPO = Path(__file__).resolve().parents[1]
-TIMEOUT = 120
 WEAK = "def Setup():\n  s2 = 0.01\ndef Predict():\n  s1 = dot(v1, v0)\ndef Learn():\n"   # learns nothing
 
 
@@ -72,23 +68,6 @@ def same_rows(a: np.ndarray, b: np.ndarray) -> bool:
     return True
 
 
-def azero(*args: str, cwd: Path, ranks: int = 0) -> subprocess.Popen:
-    launcher = [islands.mpiexec_path(), "-n", str(ranks)] if ranks else []
-    return subprocess.Popen([*launcher, sys.executable, "-m", "azero", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO)},
-                            start_new_session=True)
-
-
-def finish(proc: subprocess.Popen) -> str:
-    try:
-        out, err = proc.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        raise
-    assert proc.returncode == 0, err
-    return out
-
-
 def test_replicate_seeds_follow_the_documented_formula():
     assert replicate_seed(7, "a/evolution", 3) == hash_mix(hash_mix(7, zlib.crc32(b"a/evolution")), 3)
     seeds = {replicate_seed(7, arm, r) for arm in ("a", "b") for r in range(50)}
@@ -98,7 +77,7 @@ def test_replicate_seeds_follow_the_documented_formula():
 def test_one_process_and_mpiexec_n_2_give_the_same_rows(tmp_path):
     sweep = sweep_file(tmp_path)
     single = run_sweep(str(sweep), tmp_path / "one", out=open(os.devnull, "w"))
-    finish(azero("sweep", str(sweep), "--run-dir", "two", cwd=tmp_path, ranks=2))
+    finish(spawn_cli("sweep", str(sweep), "--run-dir", "two", cwd=tmp_path, ranks=2))
     one, two = read_sweep(single), read_sweep(tmp_path / "two")
     assert len(one.rows) == 8
     assert same_rows(one.rows, two.rows)
@@ -113,12 +92,12 @@ def test_one_process_and_mpiexec_n_2_give_the_same_rows(tmp_path):
     assert all(row["program"].startswith("def Setup():\n  s2 = 0.01") for row in one.rows)
 
     # the same sweep again: nothing to do, rows unchanged
-    out = finish(azero("sweep", str(sweep), "--run-dir", "one", cwd=tmp_path))
+    out = finish(spawn_cli("sweep", str(sweep), "--run-dir", "one", cwd=tmp_path))
     assert "8 already done" in out
     assert same_rows(read_sweep(single).rows, one.rows)
 
     # show and plot read the sweep directory
-    finish_show = finish(azero("show", "one", cwd=tmp_path))
+    finish_show = finish(spawn_cli("show", "one", cwd=tmp_path))
     assert "95% Wilson" in finish_show and "backprop/random_search" in finish_show
     assert "Evolution / random search" in finish_show and "beats on T_final" in finish_show
     assert main(["plot", str(single), "-o", str(tmp_path / "fig.png")]) == 0
@@ -128,7 +107,7 @@ def test_one_process_and_mpiexec_n_2_give_the_same_rows(tmp_path):
 def test_kill_9_then_resume_gives_the_same_rows(tmp_path):
     sweep = sweep_file(tmp_path, replicates=8)
     reference = read_sweep(run_sweep(str(sweep), tmp_path / "whole", out=open(os.devnull, "w"))).rows
-    run = azero("sweep", str(sweep), "--run-dir", "killed", cwd=tmp_path)
+    run = spawn_cli("sweep", str(sweep), "--run-dir", "killed", cwd=tmp_path)
     deadline = time.monotonic() + TIMEOUT
     done = 0
     while done < 3:
@@ -142,7 +121,7 @@ def test_kill_9_then_resume_gives_the_same_rows(tmp_path):
     run.communicate()
     partial = read_sweep(tmp_path / "killed").rows
     assert 3 <= len(partial) < 16
-    out = finish(azero("sweep", str(sweep), "--run-dir", "killed", cwd=tmp_path))
+    out = finish(spawn_cli("sweep", str(sweep), "--run-dir", "killed", cwd=tmp_path))
     assert f"({len(partial)} already done)" in out or f"({len(partial) + 1} already done)" in out
     assert same_rows(read_sweep(tmp_path / "killed").rows, reference)
 
@@ -194,14 +173,14 @@ def test_two_rank_searches_are_the_island_search_of_the_same_seed(tmp_path):
     sweep = sweep_file(tmp_path, replicates=2)
     sweep.write_text(sweep.read_text().replace("compare_with", "ranks_per_search = 2\ncompare_with")
                      .replace("max_individuals = 500", "max_individuals = 300\nislands = { migrate_every = 100 }"))
-    out = finish(azero("sweep", str(sweep), "--run-dir", "pairs", cwd=tmp_path, ranks=2))
+    out = finish(spawn_cli("sweep", str(sweep), "--run-dir", "pairs", cwd=tmp_path, ranks=2))
     assert "2 ranks, 2 per search" in out
     data = read_sweep(tmp_path / "pairs")
     assert data.ranks_per_search == 2 and len(data.rows) == 4
     spec = load_spec(str(sweep))
     row = data.rows[2]   # arm 1 (random search), replicate 0
     (tmp_path / "arm.toml").write_text(spec.arms[1].config.to_toml())
-    lines = finish(azero("search", "arm.toml", "--seed", str(spec.seed_of(1, 0)), "--no-store", cwd=tmp_path,
+    lines = finish(spawn_cli("search", "arm.toml", "--seed", str(spec.seed_of(1, 0)), "--no-store", cwd=tmp_path,
                          ranks=2)).splitlines()
     assert f"Select fitness for candidate algorithm = {row['select_fitness']:.6f}" in lines
     assert f"Final evaluation fitness (on unseen data) = {row['final_fitness']:.6f}" in lines

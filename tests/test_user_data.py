@@ -174,35 +174,24 @@ progress_every = 200
 max_experiments = 1
 random_seed = 7
 
-[[search_tasks]]
-kind = "{kind}"
-dataset_name = "{name}"
-features_size = 4
-num_train_examples = {train}
-num_valid_examples = {valid}
-num_tasks = 4
-max_supported_data_seed = 2
-
-[[select_tasks]]
-kind = "{kind}"
-dataset_name = "{name}"
-features_size = 4
-num_train_examples = {train}
-num_valid_examples = {valid}
-num_tasks = 2
-data_seeds = [21001]
-max_supported_data_seed = 2
-
-[[final_tasks]]
-kind = "{kind}"
-dataset_name = "{name}"
-features_size = 4
-num_train_examples = {train}
-num_valid_examples = {valid}
-num_tasks = 2
-data_seeds = [31001]
-max_supported_data_seed = 2
 """
+
+
+def user_config(folder: Path, kind: str, train: int, valid: int) -> str:
+    """USER_CONFIG with its three task lists on the dataset "mine" in `folder`, alike but for num_tasks and the
+    fixed data seeds of the select and final lists."""
+    lists = [("search_tasks", 4, ""), ("select_tasks", 2, "data_seeds = [21001]\n"),
+             ("final_tasks", 2, "data_seeds = [31001]\n")]
+    return USER_CONFIG.format(folder=folder) + "".join(f"""
+[[{name}]]
+kind = "{kind}"
+dataset_name = "mine"
+features_size = 4
+num_train_examples = {train}
+num_valid_examples = {valid}
+num_tasks = {num_tasks}
+{data_seeds}max_supported_data_seed = 2
+""" for name, num_tasks, data_seeds in lists)
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
@@ -220,7 +209,7 @@ def test_a_search_runs_on_a_users_folder(tmp_path, task):
         f'task spec: kind = "{kind}", dataset_name = "mine", features_size = 4, num_train_examples <= {train}, '
         f"num_valid_examples <= {valid}, max_supported_data_seed = 2")
     config = tmp_path / "mine.toml"
-    config.write_text(USER_CONFIG.format(folder=folder, kind=kind, name="mine", train=train, valid=valid))
+    config.write_text(user_config(folder, kind, train, valid))
     cfg = SearchConfig.from_toml(config)
     assert {spec.path for spec in cfg.search_tasks + cfg.select_tasks + cfg.final_tasks} == {str(folder)}
     proc = run_cli("search", str(config), "--no-store")

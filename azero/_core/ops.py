@@ -135,28 +135,10 @@ _ROWS = (
     (58, "MATRIX_CONST_SET", CAT_DATA, _N, _N, _M, "{o}[{f0}, {f1}] = {f2}", 3693035),
     (59, "SCALAR_UNIFORM_SET", CAT_DATA, _N, _N, _S, "{o} = uniform({f0}, {f1})", 26610704),
     (60, "VECTOR_UNIFORM_SET", CAT_DATA, _N, _N, _V, "{o} = uniform({f0}, {f1}, n_features)", 57817372),
-    (
-        61,
-        "MATRIX_UNIFORM_SET",
-        CAT_DATA,
-        _N,
-        _N,
-        _M,
-        "{o} = uniform({f0}, {f1}, (n_features, n_features))",
-        208339446,
-    ),
+    (61, "MATRIX_UNIFORM_SET", CAT_DATA, _N, _N, _M, "{o} = uniform({f0}, {f1}, (n_features, n_features))", 208339446),
     (62, "SCALAR_GAUSSIAN_SET", CAT_DATA, _N, _N, _S, "{o} = gaussian({f0}, {f1})", 20775635),
     (63, "VECTOR_GAUSSIAN_SET", CAT_DATA, _N, _N, _V, "{o} = gaussian({f0}, {f1}, n_features)", 77483018),
-    (
-        64,
-        "MATRIX_GAUSSIAN_SET",
-        CAT_DATA,
-        _N,
-        _N,
-        _M,
-        "{o} = gaussian({f0}, {f1}, (n_features, n_features))",
-        277690384,
-    ),
+    (64, "MATRIX_GAUSSIAN_SET", CAT_DATA, _N, _N, _M, "{o} = gaussian({f0}, {f1}, (n_features, n_features))", 277690384),
 )
 
 OPS: tuple[OpInfo, ...] = tuple(
