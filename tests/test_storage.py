@@ -431,7 +431,7 @@ def start_script(tmp_path: Path, mode: str, run_dir: Path, steps: int, log: Path
 
 
 def test_kill_9_at_random_moments_then_resume(tmp_path):
-    steps = 20_000_000
+    steps = 60_000_000       # long enough (about a second of search) that the run outlives several kills
     cfg = script_cfg(steps)
     ref_result, ref_out = run_stored(cfg, tmp_path / "ref", every=2)
     run_dir, log = tmp_path / "run", tmp_path / "log.txt"
