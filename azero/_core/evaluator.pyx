@@ -34,7 +34,7 @@ from azero._core.liveness cimport Liveness, prune_dead, prune_scratch_size
 
 from azero._core import INSTRUCTION_DTYPE
 from azero._core.checks import FEATURE_SIZES as _FEATURE_SIZES, check_memory, check_program
-from azero import ops as _ops
+from azero._core import ops as _ops
 
 cdef enum:
     FEC_SEED = 235732282        # the reference's fixed seed of the FEC generator, re-applied before each pre-run

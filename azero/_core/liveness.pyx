@@ -20,7 +20,7 @@ from libc.string cimport memcmp, memcpy, memset
 
 import numpy as np
 
-from azero import ops
+from azero._core import ops
 from azero._core.types cimport (Instruction, NUM_OPS, VECTOR_CONST_SET, MATRIX_CONST_SET, SCALAR_UNIFORM_SET,
                                 MATRIX_GAUSSIAN_SET)
 from azero._core.checks import check_addresses, check_memory, instruction_array
