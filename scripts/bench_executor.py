@@ -33,12 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PROGRAMS = ("linear", "neural_net", "random")
 FEATURE_SIZES = (4, 8, 16, 32)
 
-try:   # a checkout that runs only live instructions: time every instruction here, as the counts assume
-    from azero._core.evaluator import set_dead_code_elimination
-except ImportError:
-    def set_dead_code_elimination(enabled: bool) -> bool:
-        return False
-
 
 class BenchTask:
     """The Task attributes the executor reads."""
@@ -244,6 +238,30 @@ def main() -> None:
     parser.add_argument("--compare", metavar="OTHER", help="checkout directory to measure side by side with")
     parser.add_argument("--runs", type=int, default=3, help="runs per side with --compare")
     args = parser.parse_args()
+    configs = args.only.split(",") if args.only else [f"{n}:{F}" for n in PROGRAMS for F in FEATURE_SIZES]
+    for config in configs:
+        name, _, F = config.partition(":")
+        if name not in PROGRAMS or not F.isdigit() or int(F) not in FEATURE_SIZES:
+            sys.exit(f"--only: {config!r} is not program:F with program in {PROGRAMS} and F in {FEATURE_SIZES}")
+    if args.compare:
+        compare(args, configs)
+        return
+    sys.path.insert(0, str(Path(args.checkout).resolve()))  # run from a checkout without installing
+    try:
+        from azero._core.evaluator import simd_level
+        level = simd_level()
+    except ImportError:   # a checkout without the lane kernel
+        level = "none"
+    try:   # a checkout that runs only live instructions: time every instruction, as the counts assume
+        from azero._core.evaluator import set_dead_code_elimination
+        set_dead_code_elimination(False)
+    except ImportError:
+        pass
+    print(f"checkout {args.checkout}; lane kernel SIMD level: {level}")
+    codes = {"linear": program(*LINEAR), "neural_net": program(*NEURAL_NET), "random": random_program()}
+    for config in configs:
+        name, F = config.split(":")
+        bench(name, codes[name], int(F), args.seconds)
 
 
 if __name__ == "__main__":

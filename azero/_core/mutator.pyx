@@ -78,22 +78,24 @@ if sizeof(Instruction) != INSTRUCTION_DTYPE.itemsize:
 # Instruction-level randomisation and alteration (docs/semantics.md §8.1, 2.6)
 # ---------------------------------------------------------------------------------------------------------------
 
+cdef inline uint16_t random_address(const MutatorConfig* cfg, uint8_t bank, MT19937* rng,
+                                    uint16_t first_scalar_vector) noexcept nogil:
+    """Random address in a bank: scalar and vector from `first_scalar_vector`, matrix from 0."""
+    if bank == BANK_SCALAR:
+        return uniform_u16(rng, first_scalar_vector, cfg.num_scalars)
+    if bank == BANK_VECTOR:
+        return uniform_u16(rng, first_scalar_vector, cfg.num_vectors)
+    return uniform_u16(rng, 0, cfg.num_matrices)
+
+
 cdef inline uint16_t in_address(const MutatorConfig* cfg, uint8_t bank, MT19937* rng) noexcept nogil:
     """Random input address: scalar 0..S-1, vector 0..V-1, matrix 0..M-1."""
-    if bank == BANK_SCALAR:
-        return uniform_u16(rng, 0, cfg.num_scalars)
-    if bank == BANK_VECTOR:
-        return uniform_u16(rng, 0, cfg.num_vectors)
-    return uniform_u16(rng, 0, cfg.num_matrices)
+    return random_address(cfg, bank, rng, 0)
 
 
 cdef inline uint16_t out_address(const MutatorConfig* cfg, uint8_t bank, MT19937* rng) noexcept nogil:
     """Random output address: scalar 1..S-1, vector 1..V-1 (never the label s0 or the features v0), matrix 0..M-1."""
-    if bank == BANK_SCALAR:
-        return uniform_u16(rng, 1, cfg.num_scalars)
-    if bank == BANK_VECTOR:
-        return uniform_u16(rng, 1, cfg.num_vectors)
-    return uniform_u16(rng, 0, cfg.num_matrices)
+    return random_address(cfg, bank, rng, 1)
 
 
 cdef inline bint is_gaussian_set(uint8_t op) noexcept nogil:
