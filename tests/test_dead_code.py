@@ -6,14 +6,14 @@ evaluator that runs every instruction.
 import numpy as np
 import pytest
 
-from azero import ops
+from azero._core import ops
 from azero._core import INSTRUCTION_DTYPE
 from azero._core.evaluator import Evaluator, set_dead_code_elimination, set_simd_level, simd_level
 from azero._core.executor import run_executor
 from azero._core.fec import fec_hash
 from azero._core.rng import RandomGenerator
 from programs import random_program
-from test_lanes import make_task
+from test_lanes import evaluation_bits, make_task
 
 FEC_SEED = 235732282
 
@@ -38,14 +38,7 @@ def run(tasks, code, memory, eliminate, level, **evaluator_args):
     previous_elimination = set_dead_code_elimination(eliminate)
     previous_level = set_simd_level(level)
     try:
-        ev = Evaluator(tasks, num_scalars=memory[0], num_vectors=memory[1], num_matrices=memory[2],
-                       **evaluator_args)
-        rng = RandomGenerator(11)
-        fitness = [ev.evaluate_per_task(*program, rng).view(np.uint64).tolist() for program in code]
-        fec = None
-        if ev.fec is not None:
-            fec = [a.tolist() for a in ev.fec.get_state()] + [ev.fec.hits, ev.fec.misses]
-        return fitness, ev.num_train_steps, rng.get_state().tolist(), fec
+        return evaluation_bits(tasks, code, memory, 11, **evaluator_args)
     finally:
         set_dead_code_elimination(previous_elimination)
         set_simd_level(previous_level)

@@ -54,18 +54,22 @@ def programs(seed, count, memory, lanes_only_share=0.7):
     return result
 
 
-def run(level, tasks, code, memory, **evaluator_args):
+def evaluation_bits(tasks, code, memory, seed, **evaluator_args):
     """Per-task fitness bits of every program, then the train steps, the stream and the FEC state."""
-    previous = set_simd_level(level, min_features_size=2)   # lanes at every feature size
+    ev = Evaluator(tasks, num_scalars=memory[0], num_vectors=memory[1], num_matrices=memory[2], **evaluator_args)
+    rng = RandomGenerator(seed)
+    fitness = [ev.evaluate_per_task(*program, rng).view(np.uint64).tolist() for program in code]
+    fec = None
+    if ev.fec is not None:
+        fec = [a.tolist() for a in ev.fec.get_state()] + [ev.fec.hits, ev.fec.misses]
+    return fitness, ev.num_train_steps, rng.get_state().tolist(), fec
+
+
+def run(level, tasks, code, memory, **evaluator_args):
+    """evaluation_bits at a SIMD level, with lanes at every feature size."""
+    previous = set_simd_level(level, min_features_size=2)
     try:
-        ev = Evaluator(tasks, num_scalars=memory[0], num_vectors=memory[1], num_matrices=memory[2],
-                       **evaluator_args)
-        rng = RandomGenerator(7)
-        fitness = [ev.evaluate_per_task(*program, rng).view(np.uint64).tolist() for program in code]
-        fec = None
-        if ev.fec is not None:
-            fec = [a.tolist() for a in ev.fec.get_state()] + [ev.fec.hits, ev.fec.misses]
-        return fitness, ev.num_train_steps, rng.get_state().tolist(), fec
+        return evaluation_bits(tasks, code, memory, 7, **evaluator_args)
     finally:
         set_simd_level(previous)
 
