@@ -26,7 +26,7 @@ from azero.runs.checkpoints import Assignment, _plan, _prepare_island
 from azero.runs.directory import new_run_dir
 from azero.runs.reader import load_run
 from azero.runs.resume import resume
-from azero.runs.schema import SCHEMA_VERSION, RunStoreError, _seal_run_file, island_file
+from azero.runs.schema import NUM_SLOTS, SCHEMA_VERSION, RunStoreError, _seal_run_file, island_file
 from azero.runs.status import status
 from azero.runs.writer import RunStore
 from azero.search import LocalIsland, Search, run_search
@@ -667,6 +667,33 @@ def test_a_file_killed_while_closing_still_reads_and_resumes(tmp_path, stopped_r
     claim_longer(run_dir / "island-0000.h5", 10_000_000)     # a lost part of the file: refused
     with pytest.raises(RunStoreError, match="truncated file"):
         load_run(run_dir)
+
+
+def test_a_writer_killed_while_recycling_a_slot_resumes_bitwise(tmp_path):
+    # The next resumable checkpoint writes its FEC entries and hurdle ring into the slot of the oldest one it
+    # replaces. A kill in the middle leaves that slot half written (its checksum fails) and no kept checkpoint
+    # refers to it: resume must not need it, and must give the uninterrupted run bit for bit.
+    cfg = multi_cfg()
+    ref_result, ref_out = run_stored(cfg, tmp_path / "ref")
+    run_dir = tmp_path / "run"
+    result, out = run_stored(cfg, run_dir, island=StopIsland(1200))
+    assert result.interrupted
+    checkpoints = load_run(run_dir).islands[0].checkpoints
+    resumable = int(np.count_nonzero(checkpoints["resumable"]))
+    assert resumable >= NUM_SLOTS                  # every slot holds a checkpoint: the next one recycles
+    slot = resumable % NUM_SLOTS
+    path = run_dir / island_file(0)
+    with h5py.File(path, "r") as f:
+        chunk = f["resume"]["fec_keys"].id.get_chunk_info_by_coord((slot, 0))
+    with open(path, "r+b") as handle:
+        handle.seek(chunk.byte_offset + chunk.size // 2)
+        handle.write(b"\xff" * 16)
+    with h5py.File(path, "r") as f, pytest.raises(OSError, match="filter returned failure"):
+        f["resume"]["fec_keys"][slot]
+    text = io.StringIO()
+    result = resume(run_dir, out=text, checkpoint_every_generations=4)
+    assert text.getvalue().startswith("Resuming run") and not result.interrupted
+    compare_runs(tmp_path / "ref", run_dir, ref_result, result, ref_out, out + text.getvalue())
 
 
 def test_missing_run_directory(tmp_path):

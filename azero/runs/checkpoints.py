@@ -34,8 +34,12 @@ class _IslandHead:
     def retained(self) -> list[int]:
         """Indices of the resumable checkpoints whose slots are certainly intact: the newest NUM_SLOTS - 1 (the
         next checkpoint overwrites the slot of the one before them, maybe when the writer was killed)."""
-        rows = np.flatnonzero(self.checkpoints["resumable"] == 1)
-        return [int(i) for i in rows[-(NUM_SLOTS - 1):] if i < self.population_rows]
+        return [i for i in self.kept_rows(self.checkpoints["resumable"]) if i < self.population_rows]
+
+    @staticmethod
+    def kept_rows(resumable: np.ndarray) -> list[int]:
+        """Rows of the newest NUM_SLOTS - 1 resumable checkpoints in a checkpoint table's `resumable` column."""
+        return [int(i) for i in np.flatnonzero(resumable == 1)[-(NUM_SLOTS - 1):]]
 
 
 def _read_head(path: Path, cfg: SearchConfig, base_seed: int, tolerant: bool = False) -> _IslandHead:
@@ -299,9 +303,16 @@ def _prepare_island(run_dir: Path, plan: ResumePlan, rank: int, island_seed: int
                 content["checkpoints"] = _copy_rows(f["checkpoints"], index + 1)
                 for name in ("programs", "sizes", "fitness"):
                     content[f"population/{name}"] = _copy_rows(f["population"][name], index + 1)
+                # Only the slots of the kept checkpoints up to this one: the slot a killed writer was recycling
+                # may be half written (its checksum fails), and the next checkpoint writes it anew.
+                table = f["checkpoints"][:index + 1]
+                kept = [int(table["slot"][k]) for k in _IslandHead.kept_rows(table["resumable"])]
                 for name in resume_names:
-                    content[f"resume/{name}"] = f["resume"][name][()]
-                counters.resumable = int(np.count_nonzero(f["checkpoints"]["resumable"][:index + 1]))
+                    values = np.zeros(f["resume"][name].shape, dtype=f["resume"][name].dtype)
+                    for slot in kept:
+                        values[slot] = f["resume"][name][slot]
+                    content[f"resume/{name}"] = values
+                counters.resumable = int(np.count_nonzero(table["resumable"]))
                 tmp_target = _tmp_path(target)
                 _create_island(tmp_target, info.cfg, attrs, info.full_history, content)
         except (KeyError, ValueError, TypeError, OSError) as error:

@@ -36,7 +36,8 @@ def resume(run_dir: str | os.PathLike, out: TextIO | None = None, island: Island
     install signal handlers that call its request_stop). RunStoreError (one line) on a bad run directory,
     before any write.
 
-    Every island file is read in full first (checksums): a damaged run is refused, changing nothing, unless
+    Every island file is read in full first (checksums; of the resume slots only those of the kept checkpoints):
+    a damaged run is refused, changing nothing, unless
     `from_checkpoint=N` (continue from checkpoint N, giving up the records after it) or `restart=True` (start
     again from the seed, giving up every record) says what to give up.
     """
