@@ -523,6 +523,8 @@ cdef class Evaluator:
         self.lane_program.capacity = self.lane_sizes
         self.predict_reads_features = True
         self.learn_reads_features = True
+        if not eliminate_dead_code:     # set_dead_code_elimination(False): the lanes run every instruction too
+            return
         if n_predict + n_learn > self.lane_code_capacity:
             grown = realloc(self.lane_code, (n_predict + n_learn) * sizeof(Instruction))
             if grown == NULL:

@@ -166,16 +166,17 @@ cdef class RegularizedEvolution:
         # the hurdle rejects the program (never unless `may_reject`).
         cdef Program program
         cdef double fitness, partial
+        cdef bint rejected
         self._program(slot, &program)
         self.num_individuals += 1
         if self.use_hurdles:
             self.evaluator.evaluate_task_range(&program, &self.rng.gen, 0, self.hurdle_tasks)
             partial = self.evaluator.combine_prefix(self.hurdle_tasks)
-            if may_reject and not partial >= self.hurdle:
-                self.hurdle_rejections += 1
-                self._push_partial(partial)
-                return False
+            rejected = may_reject and not partial >= self.hurdle    # against the hurdle before this partial
             self._push_partial(partial)
+            if rejected:
+                self.hurdle_rejections += 1
+                return False
             self.evaluator.evaluate_task_range(&program, &self.rng.gen, self.hurdle_tasks, self.evaluator.num_tasks)
             fitness = self.evaluator.combine_prefix(self.evaluator.num_tasks)
         else:
