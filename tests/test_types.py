@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-COMPILED = ("rng", "executor", "evaluator", "fec", "mutator", "evolution", "estimator", "liveness",
+COMPILED = ("rng", "executor", "evaluator", "fec", "mutator", "evolution", "estimator", "liveness", "memo",
             "lanes_sse2", "lanes_avx2", "lanes_avx512")
 
 

@@ -9,47 +9,43 @@ the lane kernel (azero/_core/lanes.pxi), one task per SIMD lane, with bit-identi
 reference observes is kept: Setups run per task in task order on the caller's generator (training then draws
 nothing), FEC pre-runs each start from a fresh FEC generator, and FEC lookups and inserts happen in task order
 with a placeholder fitness that is filled in once the missed tasks have run (a key holds its task index, so no
-task of the evaluation can hit another's placeholder, barring a 64-bit hash collision). The lanes run Predict and
-Learn without their dead instructions (azero._core.liveness: outputs that nothing reads), which changes no
-result. The kernel is compiled
-for several SIMD levels; the best one this CPU runs is chosen when this module loads (AZERO_SIMD=off|sse2|avx2|
-avx512 forces one; "off" evaluates one task at a time).
+task of the evaluation can hit another's placeholder, barring a 64-bit hash collision). The kernel is
+compiled for several SIMD levels; the best one this CPU runs is chosen when this module loads (AZERO_SIMD=off|
+sse2|avx2|avx512 forces one; "off" evaluates one task at a time).
+
+Every path runs the program without its dead instructions (azero._core.liveness) and FEC evaluators reuse what
+recent equal programs produced (azero._core.memo); neither changes any result (docs/semantics.md §10.5).
 """
 import importlib
 import os
 
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t, uintptr_t
-from libc.stdlib cimport malloc, realloc, free
-from libc.string cimport memcmp, memcpy, memset
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from libc.stdint cimport int32_t, int64_t, uint64_t
+from libc.stdlib cimport malloc, free
 
 import numpy as np
 
-from azero._core.types cimport (Instruction, Program, TaskData, LaneBatch, MAX_LANES,
-                                MAX_RECORDED_ERRORS, NUM_OPS, SETUP, PREDICT, LEARN,
-                                SCALAR_UNIFORM_SET, MATRIX_GAUSSIAN_SET, VECTOR_CONST_SET, MATRIX_CONST_SET)
+from azero._core.types cimport (Instruction, Program, TaskData, LaneBatch, LaneKernel, LANE_KERNEL_CAPSULE,
+                                MAX_LANES, MAX_RECORDED_ERRORS, NUM_OPS, SETUP, PREDICT, LEARN,
+                                SCALAR_UNIFORM_SET, MATRIX_GAUSSIAN_SET)
 from azero._core.rng cimport MT19937, mt_seed, RandomGenerator
 from azero._core.executor cimport memory_init, memory_free, execute, run_setup, task_data_from, point_program
 from azero._core.fec cimport FECache, fec_key, fec_errors_hashes, fec_finish_keys
-from azero._core.liveness cimport Liveness, prune_dead, prune_scratch_size
+from azero._core.liveness cimport LiveCode
+from azero._core.memo cimport ProgramMemo, TaskMemo
 
 from azero._core import INSTRUCTION_DTYPE
 from azero._core.checks import FEATURE_SIZES as _FEATURE_SIZES, check_memory, check_program
-from azero._core import ops as _ops
 
 cdef enum:
     FEC_SEED = 235732282        # the reference's fixed seed of the FEC generator, re-applied before each pre-run
     MIN_TRAIN_EXAMPLES = 10     # the reference CHECKs MaxTrainExamples >= 10 on every task
-    MEMO_CODE = 32              # live instructions a memo slot holds (longer programs are not memoised)
-    MEMO_TASK_ENTRIES = 40960   # memo slots x tasks: about 1.6 MB of TaskMemo, plus 1 kB of code per slot
-    MEMO_MAX_SLOTS = 4096
 
 _COMBINE = {"mean": COMBINE_MEAN, "median": COMBINE_MEDIAN}
 
 
 # ---------------------------------------------------------------------------------------------------------
 # SIMD level of the lane kernel, chosen at import.
-
-ctypedef void (*LaneKernel)(LaneBatch* batch) noexcept nogil
 
 cdef LaneKernel lane_kernel = NULL
 # Lanes run for feature sizes from this one up. At F <= 4 the executor's straight-line code for one task was as
@@ -100,7 +96,7 @@ def set_simd_level(level: str, min_features_size: int = 8) -> str:
         lane_kernel = NULL
     else:
         module = importlib.import_module(f"azero._core.lanes_{level}")
-        lane_kernel = <LaneKernel> <uintptr_t> module.kernel_address()
+        lane_kernel = <LaneKernel> PyCapsule_GetPointer(module.kernel(), LANE_KERNEL_CAPSULE)
     _simd_level = level
     return previous
 
@@ -120,19 +116,7 @@ set_simd_level(_initial_simd_level())
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Dead code. An instruction whose result never reaches a prediction (s1 after Predict) cannot change a
-# fitness, an error, a train-step count or an FEC key, so every evaluation runs only the live instructions
-# (Evaluator.live_program). Random ops always stay: they advance the generator.
-
-# Operand banks per op (azero.ops: 0 none, 1 scalar, 2 vector, 3 matrix).
-cdef uint8_t in1_bank[NUM_OPS]
-cdef uint8_t in2_bank[NUM_OPS]
-cdef uint8_t out_bank[NUM_OPS]
-cdef int _op
-for _op in range(<int>NUM_OPS):
-    in1_bank[_op] = _ops.IN1_BANK[_op]
-    in2_bank[_op] = _ops.IN2_BANK[_op]
-    out_bank[_op] = _ops.OUT_BANK[_op]
+# Dead code (azero._core.liveness): on by default.
 
 cdef bint eliminate_dead_code = True
 
@@ -144,41 +128,6 @@ def set_dead_code_elimination(enabled: bool) -> bool:
     previous = eliminate_dead_code
     eliminate_dead_code = enabled
     return previous
-
-
-cdef inline int _object(int bank, int address, int num_scalars, int num_scalars_vectors) noexcept nogil:
-    # Index of a memory object among the liveness flags: scalars, then vectors, then matrices.
-    if bank == 1:
-        return address
-    if bank == 2:
-        return num_scalars + address
-    return num_scalars_vectors + address
-
-
-cdef void _scan_backward(const Instruction* code, int32_t n, uint8_t* live, uint8_t* keep, int num_scalars,
-                         int num_scalars_vectors) noexcept nogil:
-    # Turn `live` (the objects read after the code) into the objects read before it, flagging each
-    # instruction kept (its output is read later, or it is a random op) or not.
-    cdef int32_t k
-    cdef int op, bank, target
-    for k in range(n - 1, -1, -1):
-        op = code[k].op
-        bank = out_bank[op]
-        keep[k] = 0
-        if bank == 0:
-            continue
-        target = _object(bank, code[k].out, num_scalars, num_scalars_vectors)
-        if not live[target] and not (op >= SCALAR_UNIFORM_SET and op <= MATRIX_GAUSSIAN_SET):
-            continue
-        keep[k] = 1
-        if op != VECTOR_CONST_SET and op != MATRIX_CONST_SET:   # these write one entry: the rest stays
-            live[target] = 0
-        bank = in1_bank[op]
-        if bank != 0:
-            live[_object(bank, code[k].in1, num_scalars, num_scalars_vectors)] = 1
-        bank = in2_bank[op]
-        if bank != 0:
-            live[_object(bank, code[k].in2, num_scalars, num_scalars_vectors)] = 1
 
 
 cdef bint _draws_random(const Program* program, int fn) noexcept nogil:
@@ -249,22 +198,8 @@ cdef class Evaluator:
         self.records = NULL
         self.keys = NULL
         self.indices = NULL
-        self.live_code = NULL
-        self.live_keep = NULL
-        self.live_capacity = 0
-        self.live_now = NULL
-        self.live_in_predict = NULL
-        self.live_in_learn = NULL
-        self.memo_hash = NULL
-        self.memo_sizes = NULL
-        self.memo_code = NULL
-        self.memo_tasks = NULL
         self.errors_hashes = NULL
         self.hash_records = NULL
-        self.lane_code = NULL
-        self.lane_code_capacity = 0
-        self.prune_scratch = NULL
-        self.prune_scratch_capacity = 0
 
     def __init__(self, tasks, *, int num_scalars=20, int num_vectors=20, int num_matrices=20,
                  double max_abs_error=100.0, str combine="mean", fec=None, budget=None, op_costs=None):
@@ -351,29 +286,13 @@ cdef class Evaluator:
         if (self.lane_cells == NULL or self.lane_work == NULL or self.task_train == NULL or self.keys == NULL
                 or self.indices == NULL or (self.use_fec and self.records == NULL)):
             raise MemoryError()
-        self.num_objects = num_scalars + num_vectors + num_matrices
-        self.live_now = <uint8_t*>malloc(3 * self.num_objects)
-        if self.live_now == NULL:
-            raise MemoryError()
-        self.live_in_predict = self.live_now + self.num_objects
-        self.live_in_learn = self.live_now + 2 * self.num_objects
-        cdef int memo_slots = MEMO_MAX_SLOTS
+        self.live = LiveCode(num_scalars, num_vectors, num_matrices)
         if self.use_fec:
-            self.memo_shift = 64 - 12
-            while memo_slots > 64 and memo_slots * self.num_tasks > MEMO_TASK_ENTRIES:
-                memo_slots //= 2
-                self.memo_shift += 1
-            self.memo_hash = <uint64_t*>malloc(memo_slots * sizeof(uint64_t))
-            self.memo_sizes = <int32_t*>malloc(3 * memo_slots * sizeof(int32_t))
-            self.memo_code = <Instruction*>malloc(<size_t>memo_slots * MEMO_CODE * sizeof(Instruction))
-            self.memo_tasks = <TaskMemo*>malloc(<size_t>memo_slots * self.num_tasks * sizeof(TaskMemo))
+            self.memo = ProgramMemo(self.num_tasks)
             self.errors_hashes = <uint64_t*>malloc(self.num_tasks * sizeof(uint64_t))
             self.hash_records = <const ErrorRecord**>malloc(self.num_tasks * sizeof(ErrorRecord*))
-            if (self.memo_hash == NULL or self.memo_sizes == NULL or self.memo_code == NULL
-                    or self.memo_tasks == NULL or self.errors_hashes == NULL or self.hash_records == NULL):
+            if self.errors_hashes == NULL or self.hash_records == NULL:
                 raise MemoryError()
-            for i in range(3 * memo_slots):
-                self.memo_sizes[i] = -1
 
     def __dealloc__(self):
         if self.mem_ready:
@@ -387,17 +306,8 @@ cdef class Evaluator:
         free(self.records)
         free(self.keys)
         free(self.indices)
-        free(self.live_code)
-        free(self.live_keep)
-        free(self.live_now)
-        free(self.memo_hash)
-        free(self.memo_sizes)
-        free(self.memo_code)
-        free(self.memo_tasks)
         free(self.errors_hashes)
         free(self.hash_records)
-        free(self.lane_code)
-        free(self.prune_scratch)
 
     cdef void evaluate_tasks(self, const Program* program, MT19937* rng) noexcept nogil:
         self.evaluate_task_range(program, rng, 0, self.num_tasks)
@@ -416,7 +326,7 @@ cdef class Evaluator:
             setup_cost = _cost(program, SETUP, self.op_costs)
             train_cost = _cost(program, PREDICT, self.op_costs) + _cost(program, LEARN, self.op_costs)
         if eliminate_dead_code:
-            live = self.live_program(program)
+            live = self.live.prune(program)
             if live != NULL:
                 program = live
         for i in range(first, last):
@@ -438,7 +348,7 @@ cdef class Evaluator:
                 # All pre-runs first (each on a fresh FEC generator, never the search stream; the same live
                 # program always gives the same errors and steps, so the memo may hold them), then all keys
                 # hashed side by side, then lookup, main run on a miss and insert, task by task.
-                memo = self.memo_entry() if program == &self.live else NULL
+                memo = self.memo.entry(program) if program == &self.live.program else NULL
                 for i in range(first, last):
                     self.hash_records[i] = NULL
                     if memo != NULL and memo[i].fec_steps >= 0:
@@ -481,7 +391,6 @@ cdef class Evaluator:
                 self.task_fitness[i] = execute(program, t, &self.mem, self.task_train[i], t.n_valid, rng,
                                                self.max_abs_error, &self.num_train_steps, NULL)
             return
-        self.prune_for_lanes(program)
         count = 0
         for i in range(first, last):
             self.indices[count] = i
@@ -505,46 +414,6 @@ cdef class Evaluator:
                 self.fec.c_set_fitness(self.keys[self.indices[i]], self.task_fitness[self.indices[i]])
         else:
             self.run_tasks(program, rng, self.indices, count, False)
-
-    cdef void prune_for_lanes(self, const Program* program) noexcept nogil:
-        cdef int32_t n_predict = program.size[PREDICT]
-        cdef int32_t n_learn = program.size[LEARN]
-        cdef size_t scratch = prune_scratch_size(n_predict, n_learn, self.mem.num_scalars, self.mem.num_vectors,
-                                                 self.mem.num_matrices)
-        cdef void* grown
-        cdef Liveness live
-        self.lane_program.fn[SETUP] = program.fn[SETUP]
-        self.lane_program.fn[PREDICT] = program.fn[PREDICT]
-        self.lane_program.fn[LEARN] = program.fn[LEARN]
-        self.lane_sizes[SETUP] = program.size[SETUP]
-        self.lane_sizes[PREDICT] = n_predict
-        self.lane_sizes[LEARN] = n_learn
-        self.lane_program.size = self.lane_sizes
-        self.lane_program.capacity = self.lane_sizes
-        self.predict_reads_features = True
-        self.learn_reads_features = True
-        if not eliminate_dead_code:     # set_dead_code_elimination(False): the lanes run every instruction too
-            return
-        if n_predict + n_learn > self.lane_code_capacity:
-            grown = realloc(self.lane_code, (n_predict + n_learn) * sizeof(Instruction))
-            if grown == NULL:
-                return
-            self.lane_code = <Instruction*> grown
-            self.lane_code_capacity = n_predict + n_learn
-        if scratch > self.prune_scratch_capacity:
-            grown = realloc(self.prune_scratch, scratch)
-            if grown == NULL:
-                return
-            self.prune_scratch = <char*> grown
-            self.prune_scratch_capacity = scratch
-        live = prune_dead(program.fn[PREDICT], n_predict, program.fn[LEARN], n_learn, self.mem.num_scalars,
-                          self.mem.num_vectors, self.mem.num_matrices, self.prune_scratch, self.lane_code)
-        self.lane_program.fn[PREDICT] = self.lane_code
-        self.lane_program.fn[LEARN] = self.lane_code + live.n_predict
-        self.lane_sizes[PREDICT] = live.n_predict
-        self.lane_sizes[LEARN] = live.n_learn
-        self.predict_reads_features = live.predict_reads_features
-        self.learn_reads_features = live.learn_reads_features
 
     cdef void run_tasks(self, const Program* program, MT19937* rng, const int* indices, int count,
                         bint fec_prerun) noexcept nogil:
@@ -573,10 +442,10 @@ cdef class Evaluator:
                 self.run_batch(program, rng, indices + j, k - j, n_train, n_valid, fec_prerun)
             elif fec_prerun:
                 self.fec_gen = self.fec_seeded
-                execute(&self.lane_program, t, &self.mem, self.fec_num_train, self.fec_num_valid,
+                execute(program, t, &self.mem, self.fec_num_train, self.fec_num_valid,
                         &self.fec_gen, self.max_abs_error, &self.num_train_steps, &self.records[i])
             else:
-                self.task_fitness[i] = execute(&self.lane_program, t, &self.mem, n_train, n_valid, rng,
+                self.task_fitness[i] = execute(program, t, &self.mem, n_train, n_valid, rng,
                                                self.max_abs_error, &self.num_train_steps, NULL)
             j = k
 
@@ -596,12 +465,13 @@ cdef class Evaluator:
         b.num_train = num_train
         b.num_valid = num_valid
         b.max_abs_error = self.max_abs_error
-        b.predict = self.lane_program.fn[PREDICT]
-        b.n_predict = self.lane_program.size[PREDICT]
-        b.learn = self.lane_program.fn[LEARN]
-        b.n_learn = self.lane_program.size[LEARN]
-        b.predict_reads_features = self.predict_reads_features
-        b.learn_reads_features = self.learn_reads_features
+        b.predict = program.fn[PREDICT]
+        b.n_predict = program.size[PREDICT]
+        b.learn = program.fn[LEARN]
+        b.n_learn = program.size[LEARN]
+        # Live code knows whether its loop reads the features; other code may read them anywhere.
+        b.predict_reads_features = program != &self.live.program or self.live.found.predict_reads_features
+        b.learn_reads_features = program != &self.live.program or self.live.found.learn_reads_features
         b.num_scalars = self.mem.num_scalars
         b.num_vectors = self.mem.num_vectors
         b.num_matrices = self.mem.num_matrices
@@ -633,116 +503,6 @@ cdef class Evaluator:
         if not fec_prerun:
             for l in range(count):
                 self.task_fitness[indices[l]] = b.fitness[l]
-
-    cdef const Program* live_program(self, const Program* program) noexcept nogil:
-        # Backward liveness over the execution's flow: Setup, then Predict and Learn in any interleaving
-        # (train steps, validation, epochs), each Predict and Learn starting with fresh s0 and v0, and s1 read
-        # after every Predict. The live-in sets of Predict and Learn grow to a fixed point.
-        cdef int32_t total = program.size[SETUP] + program.size[PREDICT] + program.size[LEARN]
-        cdef int S = self.mem.num_scalars
-        cdef int SV = S + self.mem.num_vectors
-        cdef int n = self.num_objects
-        cdef uint8_t* live = self.live_now
-        cdef uint8_t* keep
-        cdef Instruction* code
-        cdef const Instruction* source
-        cdef Instruction* target
-        cdef bint changed = True
-        cdef int fn, c
-        cdef int32_t k, start, count, offset
-        if total > self.live_capacity:
-            code = <Instruction*>realloc(self.live_code, total * sizeof(Instruction))
-            if code == NULL:
-                return NULL
-            self.live_code = code
-            keep = <uint8_t*>realloc(self.live_keep, total)
-            if keep == NULL:
-                return NULL
-            self.live_keep = keep
-            self.live_capacity = total
-        keep = self.live_keep
-        memset(self.live_in_predict, 0, n)
-        memset(self.live_in_learn, 0, n)
-        while changed:
-            # After a Predict: the prediction s1 and what the next Learn or Predict reads.
-            for c in range(n):
-                live[c] = self.live_in_predict[c] | self.live_in_learn[c]
-            live[0] = 0
-            live[S] = 0
-            live[1] = 1
-            _scan_backward(program.fn[PREDICT], program.size[PREDICT], live, keep + program.size[SETUP], S, SV)
-            changed = memcmp(live, self.live_in_predict, n) != 0
-            memcpy(self.live_in_predict, live, n)
-            # After a Learn: what the next Predict reads.
-            live[0] = 0
-            live[S] = 0
-            _scan_backward(program.fn[LEARN], program.size[LEARN], live,
-                           keep + program.size[SETUP] + program.size[PREDICT], S, SV)
-            if memcmp(live, self.live_in_learn, n) != 0:
-                changed = True
-            memcpy(self.live_in_learn, live, n)
-        # After Setup: what the first Predict reads.
-        memcpy(live, self.live_in_predict, n)
-        live[0] = 0
-        live[S] = 0
-        _scan_backward(program.fn[SETUP], program.size[SETUP], live, keep, S, SV)
-        count = 0
-        offset = 0
-        for fn in range(3):
-            start = count
-            for k in range(program.size[fn]):
-                if keep[offset + k]:
-                    # Field by field onto zeros: padding bytes are zero, so equal programs compare equal.
-                    source = &program.fn[fn][k]
-                    target = &self.live_code[count]
-                    memset(target, 0, sizeof(Instruction))
-                    target.op = source.op
-                    target.in1 = source.in1
-                    target.in2 = source.in2
-                    target.out = source.out
-                    target.activation = source.activation
-                    target.f0 = source.f0
-                    target.f1 = source.f1
-                    target.f2 = source.f2
-                    count += 1
-            offset += program.size[fn]
-            self.live.fn[fn] = self.live_code + start
-            self.live_sizes[fn] = count - start
-            self.live.capacity[fn] = count - start
-        self.live.size = self.live_sizes
-        return &self.live
-
-    cdef TaskMemo* memo_entry(self) noexcept nogil:
-        cdef int32_t total = self.live_sizes[SETUP] + self.live_sizes[PREDICT] + self.live_sizes[LEARN]
-        cdef const uint64_t* words = <const uint64_t*>self.live_code
-        cdef int num_words = total * <int>(sizeof(Instruction) // 8)
-        cdef uint64_t h = 0x243f6a8885a308d3ULL
-        cdef int k, fn, i
-        cdef size_t slot
-        cdef TaskMemo* entry
-        if self.memo_tasks == NULL or total > MEMO_CODE:
-            return NULL
-        for k in range(num_words):
-            h = (h ^ words[k]) * 0x9e3779b97f4a7c15ULL
-            h ^= h >> 29
-        for fn in range(3):
-            h = (h ^ <uint64_t>self.live_sizes[fn]) * 0x9e3779b97f4a7c15ULL
-            h ^= h >> 29
-        slot = <size_t>(h >> self.memo_shift)
-        entry = self.memo_tasks + slot * self.num_tasks
-        if (self.memo_hash[slot] == h and self.memo_sizes[3 * slot] == self.live_sizes[SETUP]
-                and self.memo_sizes[3 * slot + 1] == self.live_sizes[PREDICT]
-                and self.memo_sizes[3 * slot + 2] == self.live_sizes[LEARN]
-                and memcmp(self.memo_code + slot * MEMO_CODE, self.live_code, total * sizeof(Instruction)) == 0):
-            return entry
-        self.memo_hash[slot] = h
-        for fn in range(3):
-            self.memo_sizes[3 * slot + fn] = self.live_sizes[fn]
-        memcpy(self.memo_code + slot * MEMO_CODE, self.live_code, total * sizeof(Instruction))
-        for i in range(self.num_tasks):
-            entry[i].fec_steps = -1
-            entry[i].main_train = -1
-        return entry
 
     cdef double combine_prefix(self, int n) noexcept nogil:
         cdef int i, j

@@ -12,11 +12,13 @@
 # otherwise) and come without their dead instructions (azero._core.liveness), with flags saying whether they
 # read the features. Lanes stop independently (early stop masks); stopped lanes keep computing, unobserved.
 from libc.math cimport sin, cos, tan, asin, acos, atan, exp, log, sqrt, fabs, isnan, isinf, INFINITY
-from libc.stdint cimport int32_t, int64_t, uintptr_t
+from cpython.pycapsule cimport PyCapsule_New
+from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memcpy
 
 from azero._core.types cimport (
-    Instruction, TaskData, ErrorRecord, LaneBatch, MAX_LANES, EVAL_ACCURACY, MAX_RECORDED_ERRORS,
+    Instruction, TaskData, ErrorRecord, LaneBatch, LaneKernel, LANE_KERNEL_CAPSULE, MAX_LANES, EVAL_ACCURACY,
+    MAX_RECORDED_ERRORS,
     NO_OP, SCALAR_SUM, SCALAR_DIFF, SCALAR_PRODUCT, SCALAR_DIVISION, SCALAR_ABS, SCALAR_RECIPROCAL,
     SCALAR_SIN, SCALAR_COS, SCALAR_TAN, SCALAR_ARCSIN, SCALAR_ARCCOS, SCALAR_ARCTAN, SCALAR_EXP, SCALAR_LOG,
     SCALAR_HEAVYSIDE, VECTOR_HEAVYSIDE, MATRIX_HEAVYSIDE, SCALAR_VECTOR_PRODUCT, SCALAR_BROADCAST,
@@ -903,6 +905,7 @@ cdef void run_lane_batch(LaneBatch* batch) noexcept nogil:
         run_lanes(<LDim32*> NULL, batch)
 
 
-def kernel_address() -> int:
-    """Address of this module's run_lane_batch (the evaluator calls it through a pointer)."""
-    return <uintptr_t> &run_lane_batch
+def kernel() -> object:
+    """This module's run_lane_batch as a PyCapsule named LANE_KERNEL_CAPSULE (types.pxd), for the evaluator."""
+    cdef LaneKernel typed = run_lane_batch   # fails to compile unless the signature is the evaluator's
+    return PyCapsule_New(<void*> typed, LANE_KERNEL_CAPSULE, NULL)

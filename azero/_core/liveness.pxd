@@ -1,22 +1,26 @@
-# Dead instructions of Predict and Learn (issue 10): which ones can be skipped without changing any result.
+# Dead code (docs/semantics.md §10.5): the instructions of a program whose results can never be observed.
 from libc.stdint cimport int32_t
-from azero._core.types cimport Instruction
+from azero._core.types cimport Instruction, Program
 
-# What prune_dead found: the kept instructions' counts and whether each function reads the features (vector 0)
-# before writing it, i.e. whether the training loop must copy them in.
+# What the analysis found besides the keep flags: whether Predict and Learn read the features (vector 0) before
+# writing them, i.e. whether the training loop must copy them in.
 cdef struct Liveness:
-    int32_t n_predict
-    int32_t n_learn
     bint predict_reads_features
     bint learn_reads_features
 
-# Copy into `out` the instructions of Predict (first) and Learn (after them) whose results can be observed,
-# in order; return the counts. `out` holds n_predict + n_learn instructions, `scratch` prune_scratch_size()
-# chars. Every address must fit the memory (the callers check programs first).
-cdef Liveness prune_dead(const Instruction* predict, int32_t n_predict, const Instruction* learn,
-                         int32_t n_learn, int num_scalars, int num_vectors, int num_matrices, char* scratch,
-                         Instruction* out) noexcept nogil
-
-# Chars of scratch prune_dead needs.
-cdef size_t prune_scratch_size(int32_t n_predict, int32_t n_learn, int num_scalars, int num_vectors,
-                               int num_matrices) noexcept nogil
+# The live code of the program last given to prune(): its instructions that can change a result, Setup then
+# Predict then Learn in one array, as a Program. One per evaluator (it owns the buffers).
+cdef class LiveCode:
+    cdef Program program                 # fn[k] points into `code`, size at `sizes`
+    cdef int32_t sizes[3]
+    cdef Liveness found
+    cdef Instruction* code
+    cdef char* flags                     # 3 liveness flags per memory address, then one keep flag per instruction
+    cdef int32_t capacity                # instructions `code` and the keep flags hold
+    cdef int num_scalars
+    cdef int num_vectors
+    cdef int num_addresses
+    # Fill `program` with the live instructions of `source` (whose addresses fit the memory) and return it; NULL
+    # if the buffers cannot grow. Live instructions are copied field by field onto zeros, so two programs with
+    # the same live code compare equal byte for byte.
+    cdef const Program* prune(self, const Program* source) noexcept nogil

@@ -91,6 +91,14 @@ cdef struct LaneBatch:
     double fitness[16]           # out: per lane, execute()'s result
     int64_t train_steps          # out: executed train steps are added here
 
+# The lane kernel: each lanes_<level> module hands its own to the evaluator in a PyCapsule of this name.
+ctypedef void (*LaneKernel)(LaneBatch* batch) noexcept nogil
+cdef extern from *:
+    """
+    #define AZERO_LANE_KERNEL_CAPSULE "azero._core.LaneKernel"
+    """
+    const char* LANE_KERNEL_CAPSULE "AZERO_LANE_KERNEL_CAPSULE"
+
 # Op codes (docs/semantics.md §2.1). The Python op table in azero/ops.py is the one source of names, banks, costs and text
 # forms; tests check that it agrees with these codes.
 cdef enum Op:
