@@ -64,7 +64,7 @@ cdef uint64_t fec_key(const ErrorRecord* record, int64_t task_index, int64_t num
 cdef extern from *:
     """
     #include <string.h>
-    /* Four HashCombine chains side by side (rng.pxd combine_hash, lane by lane, in GCC vector extensions):
+    /* Four HashCombine chains side by side (rng.pxd's rounds, lane by lane, in GCC vector extensions):
        chain l folds values[4 * j + l], j = 0 .. n - 1, into seeds[l]. Integer arithmetic only, so every build
        gives the same values; an AVX2 clone (one register for the four lanes instead of two SSE2 registers) is
        picked when the library loads, where the CPU has it. */
@@ -74,25 +74,15 @@ cdef extern from *:
     #endif
     static void azero_combine_chains4(uint64_t* seeds, const uint64_t* values, int n) {
         azero_u64x4 seed, a, b, c;
-        const azero_u64x4 golden = {0x9e3779b9u, 0x9e3779b9u, 0x9e3779b9u, 0x9e3779b9u};
+        const azero_u64x4 golden = {AZERO_HASH_COMBINE_GOLDEN, AZERO_HASH_COMBINE_GOLDEN,
+                                    AZERO_HASH_COMBINE_GOLDEN, AZERO_HASH_COMBINE_GOLDEN};
         int j;
         memcpy(&seed, seeds, sizeof seed);
         for (j = 0; j < n; j++) {
             a = golden;
             b = seed;
             memcpy(&c, values + 4 * j, sizeof c);
-            a -= b; a -= c; a ^= c >> 43;
-            b -= c; b -= a; b ^= a << 9;
-            c -= a; c -= b; c ^= b >> 8;
-            a -= b; a -= c; a ^= c >> 38;
-            b -= c; b -= a; b ^= a << 23;
-            c -= a; c -= b; c ^= b >> 5;
-            a -= b; a -= c; a ^= c >> 35;
-            b -= c; b -= a; b ^= a << 49;
-            c -= a; c -= b; c ^= b >> 11;
-            a -= b; a -= c; a ^= c >> 12;
-            b -= c; b -= a; b ^= a << 18;
-            c -= a; c -= b; c ^= b >> 22;
+            AZERO_HASH_COMBINE_ROUNDS(a, b, c);
             seed = c;
         }
         memcpy(seeds, &seed, sizeof seed);

@@ -49,25 +49,29 @@ cdef uint32_t random_seed(MT19937* g) noexcept nogil                       # Uni
 cpdef uint64_t hash_combine(uint64_t seed, uint64_t value) noexcept nogil  # docs/semantics.md §6.6
 
 
-cdef inline uint64_t combine_hash(uint64_t seed, uint64_t value) noexcept nogil:
-    """HashCombine(seed, value), docs/semantics.md §6.6: the reference's 64-bit Jenkins-style mix. Inline, because
-    the FEC calls it 20 times per lookup (as a call into another module it cost ~10% of the demo)."""
-    cdef uint64_t a = 0x9e3779b9u
-    cdef uint64_t b = seed
-    cdef uint64_t c = value
-    a -= b; a -= c; a ^= c >> 43
-    b -= c; b -= a; b ^= a << 9
-    c -= a; c -= b; c ^= b >> 8
-    a -= b; a -= c; a ^= c >> 38
-    b -= c; b -= a; b ^= a << 23
-    c -= a; c -= b; c ^= b >> 5
-    a -= b; a -= c; a ^= c >> 35
-    b -= c; b -= a; b ^= a << 49
-    c -= a; c -= b; c ^= b >> 11
-    a -= b; a -= c; a ^= c >> 12
-    b -= c; b -= a; b ^= a << 18
-    c -= a; c -= b; c ^= b >> 22
-    return c
+cdef extern from *:
+    """
+    /* HashCombine's twelve mixing rounds (docs/semantics.md section 6.6, the reference's 64-bit Jenkins-style
+       mix) on lvalues a, b, c of one unsigned 64-bit type: uint64_t here, a GCC vector of them in fec.pyx's
+       four-lane chains. One macro, so that both use the same rounds and both stay inlined. */
+    #define AZERO_HASH_COMBINE_ROUNDS(a, b, c) do { \\
+        a -= b; a -= c; a ^= c >> 43;  b -= c; b -= a; b ^= a << 9;   c -= a; c -= b; c ^= b >> 8;  \\
+        a -= b; a -= c; a ^= c >> 38;  b -= c; b -= a; b ^= a << 23;  c -= a; c -= b; c ^= b >> 5;  \\
+        a -= b; a -= c; a ^= c >> 35;  b -= c; b -= a; b ^= a << 49;  c -= a; c -= b; c ^= b >> 11; \\
+        a -= b; a -= c; a ^= c >> 12;  b -= c; b -= a; b ^= a << 18;  c -= a; c -= b; c ^= b >> 22; \\
+    } while (0)
+    #define AZERO_HASH_COMBINE_GOLDEN 0x9e3779b9u
+    /* Inline, because the FEC calls it 20 times per lookup (a call into another module cost ~10% of the demo). */
+    static inline uint64_t azero_combine_hash(uint64_t seed, uint64_t value) {
+        uint64_t a = AZERO_HASH_COMBINE_GOLDEN, b = seed, c = value;
+        AZERO_HASH_COMBINE_ROUNDS(a, b, c);
+        return c;
+    }
+    """
+    # HashCombine(seed, value), docs/semantics.md §6.6: the new seed.
+    uint64_t combine_hash "azero_combine_hash"(uint64_t seed, uint64_t value) noexcept nogil
+
+
 cpdef uint32_t hash_mix(uint64_t first, uint64_t second) noexcept nogil    # HashMix([first, second]), low 32 bits
 
 cdef class RandomGenerator:
