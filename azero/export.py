@@ -34,9 +34,8 @@ def to_text(alg: Algorithm, simplified: bool = False, num_scalars: int = 20, num
     return alg.to_text()
 
 
-# Python expression of each op (docs/semantics.md §2.1), with {o} {a} {b} the operand names; 57/58 are handled apart.
-_ELEMENTWISE_V = "[{f} for a, b in zip({{a}}, {{b}})]"
-_ELEMENTWISE_M = "[[{f} for a, b in zip(ra, rb)] for ra, rb in zip({{a}}, {{b}})]"
+# Python expression of each op (docs/semantics.md §2.1), with {o} {a} {b} the operand names; 57/58 are handled apart,
+# the entry-by-entry ops below.
 _EXPRESSIONS = {
     1: "{a} + {b}",
     2: "{a} - {b}",
@@ -60,10 +59,6 @@ _EXPRESSIONS = {
     20: "[_div(1.0, e) for e in {a}]",
     21: "_sqrt(_dot({a}, {a}))",
     22: "[abs(e) for e in {a}]",
-    23: _ELEMENTWISE_V.format(f="a + b"),
-    24: _ELEMENTWISE_V.format(f="a - b"),
-    25: _ELEMENTWISE_V.format(f="a * b"),
-    26: _ELEMENTWISE_V.format(f="_div(a, b)"),
     27: "_dot({a}, {b})",
     28: "[[a * b for b in {b}] for a in {a}]",
     29: "[[e * {a} for e in row] for row in {b}]",
@@ -76,17 +71,9 @@ _EXPRESSIONS = {
     36: "[_sqrt(_dot(row, row)) for row in {a}]",
     37: "[list(column) for column in zip(*{a})]",
     38: "[[abs(e) for e in row] for row in {a}]",
-    39: _ELEMENTWISE_M.format(f="a + b"),
-    40: _ELEMENTWISE_M.format(f="a - b"),
-    41: _ELEMENTWISE_M.format(f="a * b"),
-    42: _ELEMENTWISE_M.format(f="_div(a, b)"),
     43: "_matmul({a}, {b})",
     44: "{b} if {b} < {a} else {a}",
-    45: _ELEMENTWISE_V.format(f="b if b < a else a"),
-    46: _ELEMENTWISE_M.format(f="a if a < b else b"),
     47: "{b} if {a} < {b} else {a}",
-    48: _ELEMENTWISE_V.format(f="b if a < b else a"),
-    49: _ELEMENTWISE_M.format(f="a if a > b else b"),
     50: "_vec_sum({a}) / F",
     51: "_mat_sum({a}) / (F * F)",
     52: "[_vec_sum(row) / F for row in {a}]",
@@ -100,6 +87,18 @@ _EXPRESSIONS = {
     63: "[_RNG.gaussian({f0}, {f1}) for _ in range(F)]",
     64: "[[_RNG.gaussian({f0}, {f1}) for _ in range(F)] for _ in range(F)]",
 }
+# The entry-by-entry binary ops: an expression of the entries a and b, taken down zip({a}, {b}) for a vector op and
+# row by row for a matrix op (the min/max forms follow each op's own comparison, NaN included).
+_ENTRYWISE = {
+    23: "a + b", 24: "a - b", 25: "a * b", 26: "_div(a, b)", 45: "b if b < a else a", 48: "b if a < b else a",
+    39: "a + b", 40: "a - b", 41: "a * b", 42: "_div(a, b)", 46: "a if a < b else b", 49: "a if a > b else b",
+}
+_ENTRYWISE_FORMS = {
+    ops.VECTOR: "[{f} for a, b in zip({{a}}, {{b}})]",
+    ops.MATRIX: "[[{f} for a, b in zip(ra, rb)] for ra, rb in zip({{a}}, {{b}})]",
+}
+_EXPRESSIONS.update({op: _ENTRYWISE_FORMS[ops.OPS[op].out].format(f=f) for op, f in _ENTRYWISE.items()})
+
 _HELPER_CALL = re.compile(r"\b(_[a-z]\w*)\(")
 
 
