@@ -263,23 +263,16 @@ def test_missing_and_empty_functions_are_empty():
 
 def test_reference_six_digit_printout_parses():
     # The reference prints numbers with a default C++ stream (6 significant digits).
-    text = """def Setup():
-  s2 = 0.001
-  s4 = 1e-05
-  s5 = -1.5e+10
-  v2[0.375] = -0.5
-  m0 = gaussian(0, 0.1, (n_features, n_features))
-  s3 = uniform(-0.927918, 0.136985)
-  m1[0.887417, 0.428576] = 0.774632
-def Predict():
-  s1 = dot(v0, v1)
-def Learn():
-  s3 = s0 - s1
-  s4 = s3 * s2
-  v2 = s4 * v0
-  v1 = v1 + v2
-"""
-    alg = Algorithm.from_text(text)
+    printed_setup = [
+        "s2 = 0.001",
+        "s4 = 1e-05",
+        "s5 = -1.5e+10",
+        "v2[0.375] = -0.5",
+        "m0 = gaussian(0, 0.1, (n_features, n_features))",
+        "s3 = uniform(-0.927918, 0.136985)",
+        "m1[0.887417, 0.428576] = 0.774632",
+    ]
+    alg = Algorithm.from_text(_program(printed_setup, LINEAR_PREDICT, LINEAR_LEARN))
     setup = alg.setup
     assert setup["activation"][:3].tolist() == [0.001, 1e-05, -1.5e10]
     assert setup[3].tolist() == (57, 0, 0, 2, 0.0, 0.375, -0.5, 0.0)
@@ -495,16 +488,9 @@ def test_from_instructions_builds_records():
 
 # ------------------------------------------------------------------------------------ hand-designed models
 
-LINEAR_TEXT = """def Setup():
-  s2 = 0.01
-def Predict():
-  s1 = dot(v1, v0)
-def Learn():
-  s3 = s0 - s1
-  s3 = s2 * s3
-  v2 = s3 * v0
-  v1 = v1 + v2
-"""
+LINEAR_PREDICT = ["s1 = dot(v1, v0)"]
+LINEAR_LEARN = ["s3 = s0 - s1", "s3 = s2 * s3", "v2 = s3 * v0", "v1 = v1 + v2"]
+LINEAR_TEXT = _program(["s2 = 0.01"], LINEAR_PREDICT, LINEAR_LEARN)
 
 NEURAL_NET_SETUP = [
     "v2 = gaussian(0.0, 0.1, n_features)",
