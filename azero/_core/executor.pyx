@@ -681,39 +681,46 @@ cdef inline double flip_and_squash(double x) noexcept nogil:
     return 1.0 + FLIP_SQUASH_C * atan(x)
 
 
+cdef inline void run_loop(Dim* dim, StepLoop* loop, int mode, const Program* program, const TaskData* task,
+                          Memory* mem, const int64_t* order, int64_t count, MT19937* rng, double max_abs_error,
+                          ErrorRecord* record) noexcept nogil:
+    """Run a training loop (LOOP_TRAIN: `count` steps over the examples in `order`, NULL for the identity) or a
+    validation loop (LOOP_VALIDATE: the first `count` examples), count >= 1: load the first example and run
+    Predict; interpret does the rest. The outcome is in loop.stopped, loop.index and loop.loss."""
+    cdef int F = dim_size(dim)
+    loop.mode = mode
+    loop.task = task
+    loop.order = order
+    loop.count = count
+    loop.index = 0
+    loop.predict = program.fn[PREDICT]
+    loop.n_predict = program.size[PREDICT]
+    loop.learn = program.fn[LEARN]
+    loop.n_learn = program.size[LEARN]
+    loop.learning = False
+    loop.accuracy = task.eval_type == EVAL_ACCURACY
+    loop.max_abs_error = max_abs_error
+    loop.record = record
+    loop.loss = 0.0
+    loop.stopped = False
+    if mode == LOOP_TRAIN:
+        load_train_example(loop, F, mem.scalars, mem.vectors)
+    else:
+        memcpy(mem.vectors, task.valid_features, F * sizeof(double))
+        mem.scalars[0] = 0.0
+    interpret(dim, loop.predict, loop.n_predict, mem.scalars, mem.vectors, mem.matrices, rng, loop)
+
+
 cdef bint train(Dim* dim, const Program* program, const TaskData* task, Memory* mem, int64_t epoch,
                 int64_t steps, MT19937* rng, double max_abs_error, int64_t* train_steps,
                 ErrorRecord* record) noexcept nogil:
     """Run `steps` train examples of `epoch` from position 0: Predict, check the error, Learn.
     Returns False when an error is NaN or above max_abs_error."""
-    cdef int F = dim_size(dim)
-    cdef double* s = mem.scalars
-    cdef double* v = mem.vectors
-    cdef double* m = mem.matrices
-    cdef const Instruction* predict = program.fn[PREDICT]
-    cdef const Instruction* learn = program.fn[LEARN]
-    cdef int32_t n_predict = program.size[PREDICT]
-    cdef int32_t n_learn = program.size[LEARN]
-    cdef bint accuracy = task.eval_type == EVAL_ACCURACY
+    cdef const int64_t* order = task.epoch_orders + epoch * task.n_train if epoch > 0 else NULL
     cdef StepLoop loop
     if steps == 0:
         return True
-    loop.mode = LOOP_TRAIN
-    loop.task = task
-    loop.order = task.epoch_orders + epoch * task.n_train if epoch > 0 else NULL
-    loop.count = steps
-    loop.index = 0
-    loop.predict = predict
-    loop.n_predict = n_predict
-    loop.learn = learn
-    loop.n_learn = n_learn
-    loop.learning = False
-    loop.accuracy = accuracy
-    loop.max_abs_error = max_abs_error
-    loop.record = record
-    loop.stopped = False
-    load_train_example(&loop, F, s, v)
-    interpret(dim, predict, n_predict, s, v, m, rng, &loop)
+    run_loop(dim, &loop, LOOP_TRAIN, program, task, mem, order, steps, rng, max_abs_error, record)
     if loop.stopped:
         train_steps[0] += loop.index + 1
         return False
@@ -725,36 +732,16 @@ cdef double validate(Dim* dim, const Program* program, const TaskData* task, Mem
                      int64_t num_valid_examples, MT19937* rng, double max_abs_error,
                      ErrorRecord* record) noexcept nogil:
     """Predict on the first min(num_valid_examples, n_valid) validation examples; the fitness of docs/semantics.md §3.5."""
-    cdef int F = dim_size(dim)
-    cdef double* s = mem.scalars
-    cdef double* v = mem.vectors
-    cdef double* m = mem.matrices
-    cdef const Instruction* predict = program.fn[PREDICT]
-    cdef int32_t n_predict = program.size[PREDICT]
-    cdef bint accuracy = task.eval_type == EVAL_ACCURACY
     cdef int64_t n = num_valid_examples if num_valid_examples < task.n_valid else task.n_valid
     cdef double loss = 0.0
     cdef StepLoop loop
     if n > 0:
-        loop.mode = LOOP_VALIDATE
-        loop.task = task
-        loop.count = n
-        loop.index = 0
-        loop.predict = predict
-        loop.n_predict = n_predict
-        loop.accuracy = accuracy
-        loop.max_abs_error = max_abs_error
-        loop.record = record
-        loop.loss = 0.0
-        loop.stopped = False
-        memcpy(v, task.valid_features, F * sizeof(double))
-        s[0] = 0.0
-        interpret(dim, predict, n_predict, s, v, m, rng, &loop)
+        run_loop(dim, &loop, LOOP_VALIDATE, program, task, mem, NULL, n, rng, max_abs_error, record)
         if loop.stopped:
             return 0.0
         loss = loop.loss
     loss /= task.n_valid
-    if accuracy:
+    if task.eval_type == EVAL_ACCURACY:
         return 1.0 - loss
     return flip_and_squash(sqrt(loss))
 
