@@ -690,22 +690,22 @@ cdef inline void run_loop(Dim* dim, StepLoop* loop, int mode, const Program* pro
     cdef int F = dim_size(dim)
     loop.mode = mode
     loop.task = task
-    loop.order = order
     loop.count = count
     loop.index = 0
     loop.predict = program.fn[PREDICT]
     loop.n_predict = program.size[PREDICT]
-    loop.learn = program.fn[LEARN]
-    loop.n_learn = program.size[LEARN]
-    loop.learning = False
     loop.accuracy = task.eval_type == EVAL_ACCURACY
     loop.max_abs_error = max_abs_error
     loop.record = record
-    loop.loss = 0.0
     loop.stopped = False
-    if mode == LOOP_TRAIN:
+    if mode == LOOP_TRAIN:   # (the fields only one mode reads are set for it alone: fewer stores per evaluation)
+        loop.order = order
+        loop.learn = program.fn[LEARN]
+        loop.n_learn = program.size[LEARN]
+        loop.learning = False
         load_train_example(loop, F, mem.scalars, mem.vectors)
     else:
+        loop.loss = 0.0
         memcpy(mem.vectors, task.valid_features, F * sizeof(double))
         mem.scalars[0] = 0.0
     interpret(dim, loop.predict, loop.n_predict, mem.scalars, mem.vectors, mem.matrices, rng, loop)
@@ -716,10 +716,11 @@ cdef bint train(Dim* dim, const Program* program, const TaskData* task, Memory* 
                 ErrorRecord* record) noexcept nogil:
     """Run `steps` train examples of `epoch` from position 0: Predict, check the error, Learn.
     Returns False when an error is NaN or above max_abs_error."""
-    cdef const int64_t* order = task.epoch_orders + epoch * task.n_train if epoch > 0 else NULL
+    cdef const int64_t* order
     cdef StepLoop loop
     if steps == 0:
         return True
+    order = task.epoch_orders + epoch * task.n_train if epoch > 0 else NULL
     run_loop(dim, &loop, LOOP_TRAIN, program, task, mem, order, steps, rng, max_abs_error, record)
     if loop.stopped:
         train_steps[0] += loop.index + 1
