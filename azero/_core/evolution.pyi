@@ -1,5 +1,6 @@
 """Type stub of azero._core.evolution (compiled): regularized evolution of one island's population."""
 from collections.abc import Sequence
+from typing import Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -12,65 +13,34 @@ from azero._core.rng import RandomGenerator
 def linear_percentile(values: ArrayLike, percentile: float) -> float: ...
 
 class RegularizedEvolution:
-    @property
-    def population_size(self) -> int: ...
-    @property
-    def tournament_size(self) -> int: ...
-    @property
-    def row_length(self) -> int: ...
-    @property
-    def random_search(self) -> bool: ...
-    @property
-    def programs(self) -> NDArray[np.void]: ...
-    @property
-    def sizes(self) -> NDArray[np.int32]: ...
-    @property
-    def fitness(self) -> NDArray[np.float64]: ...
-    @property
-    def template(self) -> NDArray[np.void]: ...
-    @property
-    def num_individuals(self) -> int: ...
-    @property
-    def best_ever_fitness(self) -> float: ...
-    @property
-    def improved_individuals(self) -> NDArray[np.int64]: ...
-    @property
-    def improved_fitness(self) -> NDArray[np.float64]: ...
-    @property
-    def improved_programs(self) -> NDArray[np.void]: ...
-    @property
-    def improved_sizes(self) -> NDArray[np.int32]: ...
-    @property
-    def num_improved(self) -> int: ...
-    @property
-    def use_hurdles(self) -> bool: ...
-    @property
-    def hurdle_percentile(self) -> float: ...
-    @property
-    def hurdle_window(self) -> int: ...
-    @property
-    def hurdle_tasks(self) -> int: ...
-    @property
-    def hurdle(self) -> float: ...
-    @property
-    def hurdle_rejections(self) -> int: ...
-    @property
-    def capacities(self) -> tuple[int, int, int]: ...
-    @property
-    def offsets(self) -> tuple[int, int, int]: ...
-    def __init__(
-        self,
-        evaluator: Evaluator,
-        mutator: Mutator,
-        rng: RandomGenerator,
-        population_size: int,
-        tournament_size: int,
-        initial: Sequence[NDArray[np.void]],
-        capacities: Sequence[int],
-        randomize_initial: bool = False,
-        random_search: bool = False,
-        hurdles: tuple[float, int, int] | None = None,
-    ) -> None: ...
+    # Read-only attributes (Cython `readonly`).
+    population_size: Final[int]
+    tournament_size: Final[int]
+    row_length: Final[int]
+    random_search: Final[bool]
+    programs: Final[NDArray[np.void]]
+    sizes: Final[NDArray[np.int32]]
+    fitness: Final[NDArray[np.float64]]
+    template: Final[NDArray[np.void]]
+    num_individuals: Final[int]
+    best_ever_fitness: Final[float]
+    improved_individuals: Final[NDArray[np.int64]]
+    improved_fitness: Final[NDArray[np.float64]]
+    improved_programs: Final[NDArray[np.void]]
+    improved_sizes: Final[NDArray[np.int32]]
+    num_improved: Final[int]
+    use_hurdles: Final[bool]
+    hurdle_percentile: Final[float]
+    hurdle_window: Final[int]
+    hurdle_tasks: Final[int]
+    hurdle: Final[float]
+    hurdle_rejections: Final[int]
+    capacities: Final[tuple[int, int, int]]
+    offsets: Final[tuple[int, int, int]]
+    def __init__(self, evaluator: Evaluator, mutator: Mutator, rng: RandomGenerator, population_size: int,
+                 tournament_size: int, initial: Sequence[NDArray[np.void]], capacities: Sequence[int],
+                 randomize_initial: bool = False, random_search: bool = False,
+                 hurdles: tuple[float, int, int] | None = None) -> None: ...
     def init_population(self) -> int: ...
     def run_generation(self) -> int: ...
     def stats(self) -> tuple[float, float, float, int]: ...

@@ -35,39 +35,13 @@ class ExecutionResult(NamedTuple):
     train_errors: list[float] | None
     valid_errors: list[float] | None
 
-def run_executor(
-    setup: NDArray[np.void],
-    predict: NDArray[np.void],
-    learn: NDArray[np.void],
-    task: _Task,
-    num_train_examples: int,
-    num_valid_examples: int,
-    rng: RandomGenerator,
-    max_abs_error: float = 100.0,
-    num_scalars: int = 20,
-    num_vectors: int = 20,
-    num_matrices: int = 20,
-    record: bool = False,
-) -> ExecutionResult: ...
-def time_executor(
-    setup: NDArray[np.void],
-    predict: NDArray[np.void],
-    learn: NDArray[np.void],
-    task: _Task,
-    num_train_examples: int,
-    num_valid_examples: int,
-    rng: RandomGenerator,
-    repeats: int,
-    max_abs_error: float = 100.0,
-    num_scalars: int = 20,
-    num_vectors: int = 20,
-    num_matrices: int = 20,
-) -> tuple[float, float, int]: ...
-def execute_ops(
-    instructions: NDArray[np.void],
-    features_size: int,
-    scalars: NDArray[np.float64],
-    vectors: NDArray[np.float64],
-    matrices: NDArray[np.float64],
-    rng: RandomGenerator,
-) -> None: ...
+def run_executor(setup: NDArray[np.void], predict: NDArray[np.void], learn: NDArray[np.void], task: _Task,
+                 num_train_examples: int, num_valid_examples: int, rng: RandomGenerator,
+                 max_abs_error: float = 100.0, num_scalars: int = 20, num_vectors: int = 20,
+                 num_matrices: int = 20, record: bool = False) -> ExecutionResult: ...
+def time_executor(setup: NDArray[np.void], predict: NDArray[np.void], learn: NDArray[np.void], task: _Task,
+                  num_train_examples: int, num_valid_examples: int, rng: RandomGenerator, repeats: int,
+                  max_abs_error: float = 100.0, num_scalars: int = 20, num_vectors: int = 20,
+                  num_matrices: int = 20) -> tuple[float, float, int]: ...
+def execute_ops(instructions: NDArray[np.void], features_size: int, scalars: NDArray[np.float64],
+                vectors: NDArray[np.float64], matrices: NDArray[np.float64], rng: RandomGenerator) -> None: ...
