@@ -187,20 +187,6 @@ cdef class Evaluator:
     ``op_costs`` the (65,) per-op compute costs. Task objects need the attributes of ``azero.tasks.Task``.
     """
 
-    def __cinit__(self):
-        self.tasks = NULL
-        self.task_fitness = NULL
-        self.scratch = NULL
-        self.mem_ready = False
-        self.lane_cells = NULL
-        self.lane_work = NULL
-        self.task_train = NULL
-        self.records = NULL
-        self.keys = NULL
-        self.indices = NULL
-        self.errors_hashes = NULL
-        self.hash_records = NULL
-
     def __init__(self, tasks, *, int num_scalars=20, int num_vectors=20, int num_matrices=20,
                  double max_abs_error=100.0, str combine="mean", fec=None, budget=None, op_costs=None):
         cdef int i
