@@ -4,7 +4,7 @@ from azero._core.types cimport Program, TaskData, Memory, ErrorRecord, LaneBatch
 from azero._core.rng cimport MT19937
 from azero._core.fec cimport FECache
 from azero._core.liveness cimport LiveCode
-from azero._core.memo cimport ProgramMemo
+from azero._core.memo cimport ProgramMemo, TaskMemo
 
 # Fitness combination modes, with the reference's enum values.
 cdef enum:
@@ -46,6 +46,12 @@ cdef class Evaluator:
     # and, for FEC evaluators, the memo of recent live programs (None without FEC).
     cdef LiveCode live
     cdef ProgramMemo memo
+    # Set by begin(): the program to run (its live code, or itself), whether its tasks train in the lanes,
+    # whether it draws random numbers, its memo entry (NULL: none).
+    cdef const Program* program
+    cdef bint in_lanes
+    cdef bint draws
+    cdef TaskMemo* memo_tasks
     cdef uint64_t* errors_hashes          # per task: its pre-run's errors hashed (FEC evaluators)
     cdef const ErrorRecord** hash_records # per task: the record to hash, or NULL (hash known from the memo)
     # Train budget (docs/semantics.md §4.3).
@@ -59,10 +65,13 @@ cdef class Evaluator:
     cdef double evaluate_program(self, const Program* program, MT19937* rng) noexcept nogil
     # Fills task_fitness[0 .. num_tasks - 1].
     cdef void evaluate_tasks(self, const Program* program, MT19937* rng) noexcept nogil
-    # Fills task_fitness[first .. last - 1], tasks in index order, with the FEC, budget and step count of a full
-    # evaluation: ranges [0, k) then [k, num_tasks) consume the streams exactly as one evaluate_tasks call
-    # (hurdles evaluate a prefix first and the rest only if it passes).
-    cdef void evaluate_task_range(self, const Program* program, MT19937* rng, int first, int last) noexcept nogil
+    # Make `program` the one evaluate_task_range runs: what is known per program (each task's budgeted train
+    # examples, the live code, the path, the memo entry) is worked out here once.
+    cdef void begin(self, const Program* program) noexcept nogil
+    # Fills task_fitness[first .. last - 1] for the program of the last begin(), tasks in index order, with the
+    # FEC, budget and step count of a full evaluation: ranges [0, k) then [k, num_tasks) consume the streams
+    # exactly as one evaluate_tasks call (hurdles evaluate a prefix first and the rest only if it passes).
+    cdef void evaluate_task_range(self, MT19937* rng, int first, int last) noexcept nogil
     # Run the given tasks (indices, in order) as execute() would, one after another: Setup draws from `rng`
     # (FEC pre-runs: from a fresh copy of the FEC generator per task, with errors recorded into records[i]);
     # consecutive tasks that fit one lane batch train together. Fills task_fitness[i] of main runs.

@@ -2,7 +2,8 @@
 
 Everything per program runs in `evaluate_program` (nogil, no allocation): the budget check, the FEC pre-run on
 its own generator, the cache lookup, the main execution on the caller's generator, and the combination. The
-same work is available split into task ranges and a prefix combination, for hurdles (azero._core.evolution).
+same work is available split: `begin` (what is known per program, once), task ranges and a prefix combination,
+for hurdles (azero._core.evolution).
 
 Lanes (issue 10): when Predict and Learn hold no random op, the tasks of an evaluation train side by side in
 the lane kernel (azero/_core/lanes.pxi), one task per SIMD lane, with bit-identical results. Every order the
@@ -309,18 +310,15 @@ cdef class Evaluator:
         free(self.hash_records)
 
     cdef void evaluate_tasks(self, const Program* program, MT19937* rng) noexcept nogil:
-        self.evaluate_task_range(program, rng, 0, self.num_tasks)
+        self.begin(program)
+        self.evaluate_task_range(rng, 0, self.num_tasks)
 
-    cdef void evaluate_task_range(self, const Program* program, MT19937* rng, int first, int last) noexcept nogil:
-        cdef int i, count
+    cdef void begin(self, const Program* program) noexcept nogil:
+        cdef int i
         cdef const TaskData* t
         cdef int64_t max_train
-        cdef double setup_cost = 0.0, train_cost = 0.0, budget, fitness
-        cdef uint64_t key
+        cdef double setup_cost = 0.0, train_cost = 0.0, budget
         cdef const Program* live
-        cdef bint draws
-        cdef TaskMemo* memo
-        cdef int64_t steps
         if self.use_budget:   # the cost counts every instruction, dead or not
             setup_cost = _cost(program, SETUP, self.op_costs)
             train_cost = _cost(program, PREDICT, self.op_costs) + _cost(program, LEARN, self.op_costs)
@@ -328,7 +326,7 @@ cdef class Evaluator:
             live = self.live.prune(program)
             if live != NULL:
                 program = live
-        for i in range(first, last):
+        for i in range(self.num_tasks):
             t = &self.tasks[i]
             max_train = t.n_train * t.num_epochs
             self.task_train[i] = max_train
@@ -338,16 +336,31 @@ cdef class Evaluator:
                 if not (setup_cost + budget * train_cost
                         <= (self.baseline_setup_cost + budget * self.baseline_train_cost) * self.threshold_factor):
                     self.task_train[i] = 0
-        if (lane_kernel == NULL or self.features_size < lane_min_features or _draws_random(program, PREDICT)
-                or _draws_random(program, LEARN)):
-            # One task at a time: random ops in Predict or Learn interleave their draws with training.
-            # A program without random ops never reads the FEC generator: skip copying its 2.5 kB state.
-            draws = _draws_random(program, SETUP) or _draws_random(program, PREDICT) or _draws_random(program, LEARN)
+        self.program = program
+        # Random ops in Predict or Learn interleave their draws with training: one task at a time.
+        self.in_lanes = (lane_kernel != NULL and self.features_size >= lane_min_features
+                         and not _draws_random(program, PREDICT) and not _draws_random(program, LEARN))
+        # A program without random ops never reads the FEC generator: no need to copy its 2.5 kB state.
+        self.draws = _draws_random(program, SETUP) or _draws_random(program, PREDICT) or _draws_random(program, LEARN)
+        # The same live program always gives the same pre-runs (and main runs, when it draws nothing).
+        self.memo_tasks = NULL
+        if self.use_fec and not self.in_lanes and program == &self.live.program:
+            self.memo_tasks = self.memo.entry(program)
+
+    cdef void evaluate_task_range(self, MT19937* rng, int first, int last) noexcept nogil:
+        cdef const Program* program = self.program
+        cdef TaskMemo* memo = self.memo_tasks
+        cdef bint draws = self.draws
+        cdef int i, count
+        cdef const TaskData* t
+        cdef double fitness
+        cdef uint64_t key
+        cdef int64_t steps
+        if not self.in_lanes:
             if self.use_fec:
                 # All pre-runs first (each on a fresh FEC generator, never the search stream; the same live
                 # program always gives the same errors and steps, so the memo may hold them), then all keys
                 # hashed side by side, then lookup, main run on a miss and insert, task by task.
-                memo = self.memo.entry(program) if program == &self.live.program else NULL
                 for i in range(first, last):
                     self.hash_records[i] = NULL
                     if memo != NULL and memo[i].fec_steps >= 0:
@@ -523,7 +536,8 @@ cdef class Evaluator:
         return self.scratch[n // 2]
 
     cdef double evaluate_program(self, const Program* program, MT19937* rng) noexcept nogil:
-        self.evaluate_task_range(program, rng, 0, self.num_tasks)
+        self.begin(program)
+        self.evaluate_task_range(rng, 0, self.num_tasks)
         return self.combine_prefix(self.num_tasks)
 
     def evaluate(self, setup, predict, learn, RandomGenerator rng not None) -> float:

@@ -170,14 +170,15 @@ cdef class RegularizedEvolution:
         self._program(slot, &program)
         self.num_individuals += 1
         if self.use_hurdles:
-            self.evaluator.evaluate_task_range(&program, &self.rng.gen, 0, self.hurdle_tasks)
+            self.evaluator.begin(&program)
+            self.evaluator.evaluate_task_range(&self.rng.gen, 0, self.hurdle_tasks)
             partial = self.evaluator.combine_prefix(self.hurdle_tasks)
             rejected = may_reject and not partial >= self.hurdle    # against the hurdle before this partial
             self._push_partial(partial)
             if rejected:
                 self.hurdle_rejections += 1
                 return False
-            self.evaluator.evaluate_task_range(&program, &self.rng.gen, self.hurdle_tasks, self.evaluator.num_tasks)
+            self.evaluator.evaluate_task_range(&self.rng.gen, self.hurdle_tasks, self.evaluator.num_tasks)
             fitness = self.evaluator.combine_prefix(self.evaluator.num_tasks)
         else:
             fitness = self.evaluator.evaluate_program(&program, &self.rng.gen)
