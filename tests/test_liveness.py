@@ -100,3 +100,12 @@ def test_lanes_skipping_dead_instructions_equal_the_executor(F):
             assert stream.get_state().tolist() == expected_stream.get_state().tolist()
         finally:
             set_simd_level(previous)
+
+
+def test_the_compiled_buffers_refuse_impossible_sizes():
+    from azero._core.liveness import LiveCode
+    from azero._core.memo import ProgramMemo
+    with pytest.raises(ValueError, match="num_scalars must be an integer in 2 .. 65536, got -5"):
+        LiveCode(-5, 3, 2)
+    with pytest.raises(ValueError, match="num_tasks must be >= 1, got 0"):
+        ProgramMemo(0)

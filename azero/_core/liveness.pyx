@@ -114,6 +114,7 @@ cdef class LiveCode:
     """Buffers for the live code of one program at a time, for a memory of the given sizes."""
 
     def __cinit__(self, int num_scalars, int num_vectors, int num_matrices):
+        check_memory(num_scalars, num_vectors, num_matrices)
         self.num_scalars = num_scalars
         self.num_vectors = num_vectors
         self.num_addresses = num_scalars + num_vectors + num_matrices

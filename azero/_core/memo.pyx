@@ -6,7 +6,7 @@ the same main run; only the cache lookups and inserts depend on history, and the
 an evaluator keeps what recent programs produced and reuses it for a child equal to one of them once its dead
 code is gone, which is common: most mutations touch dead instructions.
 """
-from libc.stdint cimport int32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcmp, memcpy
 
@@ -23,8 +23,10 @@ cdef class ProgramMemo:
     """A memo for evaluations over `num_tasks` tasks, as many slots as fit the size limit."""
 
     def __cinit__(self, int num_tasks):
-        cdef int slots = MEMO_MAX_SLOTS
-        cdef int i
+        cdef int64_t slots = MEMO_MAX_SLOTS
+        cdef int64_t i
+        if num_tasks < 1:
+            raise ValueError(f"num_tasks must be >= 1, got {num_tasks}")
         self.num_tasks = num_tasks
         self.shift = 64 - 12   # log2(MEMO_MAX_SLOTS) = 12
         while slots > MEMO_MIN_SLOTS and slots * num_tasks > MEMO_TASK_ENTRIES:
