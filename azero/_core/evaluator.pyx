@@ -38,7 +38,6 @@ from azero._core.fec cimport FECache, fec_key, fec_errors_hashes, fec_finish_key
 from azero._core.liveness cimport LiveCode
 from azero._core.memo cimport ProgramMemo, TaskMemo
 
-from azero._core import INSTRUCTION_DTYPE
 from azero._core.checks import FEATURE_SIZES as _FEATURE_SIZES, check_memory, check_program
 
 cdef enum:
@@ -164,21 +163,11 @@ cdef double _cost(const Program* program, int fn, const double* op_costs) noexce
     return total
 
 
-cdef object _component(fn):
-    # A component function as a C-contiguous INSTRUCTION_DTYPE array (no copy when it is one) of valid ops.
-    arr = np.ascontiguousarray(fn)
-    if arr.dtype != INSTRUCTION_DTYPE or arr.ndim != 1:
-        raise TypeError("component functions must be 1-d arrays of INSTRUCTION_DTYPE")
-    if arr.size and int(arr["op"].max()) >= NUM_OPS:
-        raise ValueError(f"op codes must be < {NUM_OPS}")
-    return arr
-
-
 cdef object _evaluate(Evaluator ev, setup, predict, learn, RandomGenerator rng, bint combined):
-    # Point a Program at the three functions and evaluate it without the GIL.
-    cdef const Instruction[::1] setup_code = _component(setup)
-    cdef const Instruction[::1] predict_code = _component(predict)
-    cdef const Instruction[::1] learn_code = _component(learn)
+    # Point a Program at the three functions (arrays from check_program) and evaluate it without the GIL.
+    cdef const Instruction[::1] setup_code = setup
+    cdef const Instruction[::1] predict_code = predict
+    cdef const Instruction[::1] learn_code = learn
     cdef Program program
     cdef int32_t sizes[3]
     cdef double fitness
