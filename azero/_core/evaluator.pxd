@@ -61,7 +61,7 @@ cdef class Evaluator:
     cdef double threshold_factor
     cdef double op_costs[NUM_OPS]
     # Combined fitness over all tasks; random ops of main (non-FEC) executions draw from `rng`.
-    # = evaluate_task_range(0, num_tasks) then combine_prefix(num_tasks).
+    # = begin(program), evaluate_task_range(0, num_tasks), then combine_prefix(num_tasks).
     cdef double evaluate_program(self, const Program* program, MT19937* rng) noexcept nogil
     # Fills task_fitness[0 .. num_tasks - 1].
     cdef void evaluate_tasks(self, const Program* program, MT19937* rng) noexcept nogil
